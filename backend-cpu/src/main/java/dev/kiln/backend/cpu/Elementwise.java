@@ -1,0 +1,503 @@
+package dev.kiln.backend.cpu;
+
+import dev.kiln.DType;
+import dev.kiln.Layout;
+import dev.kiln.spi.BinaryOp;
+import dev.kiln.spi.UnaryOp;
+
+import java.util.function.DoubleBinaryOperator;
+import java.util.function.DoubleUnaryOperator;
+import java.util.function.LongBinaryOperator;
+import java.util.function.LongUnaryOperator;
+
+/**
+ * Strided elementwise kernels: copy with casts, fill, unary, binary and where. Float types compute
+ * in double and round once; int64 computes in long; the hottest float32 ops have their own loops so
+ * that the JIT can vectorise them.
+ */
+final class Elementwise {
+
+    private Elementwise() {
+    }
+
+    // ------------------------------------------------------------------ element access by dtype
+
+    /** Reads element i of a storage as a double (bool is 0/1, 16-bit floats are widened). */
+    static double read(CpuStorage s, int i) {
+        return switch (s.dtype()) {
+            case FLOAT32 -> s.floats()[i];
+            case FLOAT64 -> s.doubles()[i];
+            case INT64 -> s.longs()[i];
+            case BOOL -> s.bools()[i] ? 1 : 0;
+            case FLOAT16 -> HalfFloats.halfToFloat(s.shorts()[i]);
+            case BFLOAT16 -> HalfFloats.bf16ToFloat(s.shorts()[i]);
+        };
+    }
+
+    /** Writes a double into element i, converting as a cast does (float to int truncates). */
+    static void write(CpuStorage s, int i, double v) {
+        switch (s.dtype()) {
+            case FLOAT32 -> s.floats()[i] = (float) v;
+            case FLOAT64 -> s.doubles()[i] = v;
+            case INT64 -> s.longs()[i] = (long) v;
+            case BOOL -> s.bools()[i] = v != 0;
+            case FLOAT16 -> s.shorts()[i] = HalfFloats.floatToHalf((float) v);
+            case BFLOAT16 -> s.shorts()[i] = HalfFloats.floatToBf16((float) v);
+        }
+    }
+
+    static void requireComputable(String op, DType t) {
+        if (t == DType.FLOAT16 || t == DType.BFLOAT16) {
+            throw new UnsupportedOperationException(op + ": the CPU backend stores " + t + " but does not compute in it;"
+                    + " convert with to(DType.FLOAT32) first");
+        }
+    }
+
+    // ------------------------------------------------------------------ copy and fill
+
+    static void copy(CpuStorage src, Layout sl, CpuStorage dst, Layout dl) {
+        Strided it = new Strided(sl, dl);
+        int ss = it.innerStride(0);
+        int ds = it.innerStride(1);
+        DType s = src.dtype();
+        DType d = dst.dtype();
+        if (s == d) {
+            Object a = src.data();
+            Object o = dst.data();
+            it.forEachRow((st, n) -> {
+                if (ss == 1 && ds == 1) {
+                    System.arraycopy(a, st[0], o, st[1], n);
+                    return;
+                }
+                switch (s) {
+                    case FLOAT32 -> {
+                        float[] x = (float[]) a;
+                        float[] y = (float[]) o;
+                        for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += ss, q += ds) {
+                            y[q] = x[p];
+                        }
+                    }
+                    case FLOAT64 -> {
+                        double[] x = (double[]) a;
+                        double[] y = (double[]) o;
+                        for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += ss, q += ds) {
+                            y[q] = x[p];
+                        }
+                    }
+                    case INT64 -> {
+                        long[] x = (long[]) a;
+                        long[] y = (long[]) o;
+                        for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += ss, q += ds) {
+                            y[q] = x[p];
+                        }
+                    }
+                    case BOOL -> {
+                        boolean[] x = (boolean[]) a;
+                        boolean[] y = (boolean[]) o;
+                        for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += ss, q += ds) {
+                            y[q] = x[p];
+                        }
+                    }
+                    case FLOAT16, BFLOAT16 -> {
+                        short[] x = (short[]) a;
+                        short[] y = (short[]) o;
+                        for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += ss, q += ds) {
+                            y[q] = x[p];
+                        }
+                    }
+                }
+            });
+        } else if (s == DType.FLOAT32 && d == DType.FLOAT64) {
+            float[] x = src.floats();
+            double[] y = dst.doubles();
+            it.forEachRow((st, n) -> {
+                for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += ss, q += ds) {
+                    y[q] = x[p];
+                }
+            });
+        } else if (s == DType.FLOAT64 && d == DType.FLOAT32) {
+            double[] x = src.doubles();
+            float[] y = dst.floats();
+            it.forEachRow((st, n) -> {
+                for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += ss, q += ds) {
+                    y[q] = (float) x[p];
+                }
+            });
+        } else {
+            // Other casts go through double; int64 values beyond 2^53 only matter to int-to-int copies, handled above.
+            it.forEachRow((st, n) -> {
+                for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += ss, q += ds) {
+                    write(dst, q, read(src, p));
+                }
+            });
+        }
+    }
+
+    static void fill(CpuStorage dst, Layout l, double value) {
+        Strided it = new Strided(l);
+        int ds = it.innerStride(0);
+        switch (dst.dtype()) {
+            case FLOAT32 -> {
+                float v = (float) value;
+                float[] y = dst.floats();
+                it.forEachRow((st, n) -> {
+                    for (int j = 0, q = st[0]; j < n; j++, q += ds) {
+                        y[q] = v;
+                    }
+                });
+            }
+            case FLOAT64 -> {
+                double[] y = dst.doubles();
+                it.forEachRow((st, n) -> {
+                    for (int j = 0, q = st[0]; j < n; j++, q += ds) {
+                        y[q] = value;
+                    }
+                });
+            }
+            default -> it.forEachRow((st, n) -> {
+                for (int j = 0, q = st[0]; j < n; j++, q += ds) {
+                    write(dst, q, value);
+                }
+            });
+        }
+    }
+
+    // ------------------------------------------------------------------ unary
+
+    static DoubleUnaryOperator floatFunction(UnaryOp op, double p0, double p1) {
+        return switch (op) {
+            case NEG -> x -> -x;
+            case ABS -> Math::abs;
+            case EXP -> Math::exp;
+            case LOG -> Math::log;
+            case SQRT -> Math::sqrt;
+            case RSQRT -> x -> 1 / Math.sqrt(x);
+            case SIN -> Math::sin;
+            case COS -> Math::cos;
+            case TANH -> Math::tanh;
+            case SIGMOID -> SpecialFunctions::sigmoid;
+            case RELU -> x -> x > 0 ? x : (Double.isNaN(x) ? x : 0);
+            case GELU -> SpecialFunctions::gelu;
+            case SILU -> x -> x * SpecialFunctions.sigmoid(x);
+            case SIGN -> x -> Double.isNaN(x) ? 0 : SpecialFunctions.sign(x);
+            case FLOOR -> Math::floor;
+            case CEIL -> Math::ceil;
+            case ROUND -> Math::rint;
+            case RECIPROCAL -> x -> 1 / x;
+            case SQUARE -> x -> x * x;
+            case LOG1P -> Math::log1p;
+            case EXPM1 -> Math::expm1;
+            case ERF -> SpecialFunctions::erf;
+            case LOGICAL_NOT -> x -> x == 0 ? 1 : 0;
+            case CLAMP -> x -> Double.isNaN(x) ? x : Math.min(Math.max(x, p0), p1);
+            case LEAKY_RELU -> x -> x > 0 ? x : x * p0;
+            case ELU -> x -> x > 0 ? x : p0 * Math.expm1(x);
+        };
+    }
+
+    private static LongUnaryOperator longFunction(UnaryOp op, double p0, double p1) {
+        return switch (op) {
+            case NEG -> x -> -x;
+            case ABS -> Math::abs;
+            case RELU -> x -> Math.max(x, 0);
+            case SIGN -> Long::signum;
+            case FLOOR, CEIL, ROUND -> x -> x;
+            case SQUARE -> x -> x * x;
+            case LOGICAL_NOT -> x -> x == 0 ? 1 : 0;
+            case CLAMP -> x -> (long) Math.min(Math.max(x, p0), p1);
+            default -> throw new UnsupportedOperationException(op.kernelName() + ": not defined for int64 tensors");
+        };
+    }
+
+    static void unary(UnaryOp op, double p0, double p1, CpuStorage src, Layout sl, CpuStorage dst, Layout dl) {
+        requireComputable(op.kernelName(), src.dtype());
+        Strided it = new Strided(sl, dl);
+        int as = it.innerStride(0);
+        int os = it.innerStride(1);
+        switch (src.dtype()) {
+            case FLOAT32 -> {
+                float[] a = src.floats();
+                float[] o = dst.floats();
+                if (op == UnaryOp.RELU) {
+                    it.forEachRow((st, n) -> {
+                        for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += as, q += os) {
+                            float x = a[p];
+                            o[q] = x > 0 || x != x ? x : 0f;
+                        }
+                    });
+                    return;
+                }
+                DoubleUnaryOperator f = floatFunction(op, p0, p1);
+                it.forEachRow((st, n) -> {
+                    for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += as, q += os) {
+                        o[q] = (float) f.applyAsDouble(a[p]);
+                    }
+                });
+            }
+            case FLOAT64 -> {
+                double[] a = src.doubles();
+                double[] o = dst.doubles();
+                DoubleUnaryOperator f = floatFunction(op, p0, p1);
+                it.forEachRow((st, n) -> {
+                    for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += as, q += os) {
+                        o[q] = f.applyAsDouble(a[p]);
+                    }
+                });
+            }
+            case INT64 -> {
+                long[] a = src.longs();
+                long[] o = dst.longs();
+                LongUnaryOperator f = longFunction(op, p0, p1);
+                it.forEachRow((st, n) -> {
+                    for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += as, q += os) {
+                        o[q] = f.applyAsLong(a[p]);
+                    }
+                });
+            }
+            case BOOL -> {
+                boolean[] a = src.bools();
+                boolean[] o = dst.bools();
+                boolean not = switch (op) {
+                    case LOGICAL_NOT -> true;
+                    case ABS, RELU, SIGN, FLOOR, CEIL, ROUND, SQUARE, CLAMP -> false;
+                    default -> throw new UnsupportedOperationException(op.kernelName() + ": not defined for bool tensors");
+                };
+                it.forEachRow((st, n) -> {
+                    for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += as, q += os) {
+                        o[q] = a[p] ^ not;
+                    }
+                });
+            }
+            default -> throw new AssertionError(src.dtype());
+        }
+    }
+
+    // ------------------------------------------------------------------ binary
+
+    static DoubleBinaryOperator floatFunction(BinaryOp op) {
+        return switch (op) {
+            case ADD -> Double::sum;
+            case SUB -> (x, y) -> x - y;
+            case MUL -> (x, y) -> x * y;
+            case DIV -> (x, y) -> x / y;
+            case POW -> Math::pow;
+            case MAXIMUM -> Math::max;
+            case MINIMUM -> Math::min;
+            case REMAINDER -> SpecialFunctions::remainder;
+            case EQ -> (x, y) -> x == y ? 1 : 0;
+            case NE -> (x, y) -> x != y ? 1 : 0;
+            case LT -> (x, y) -> x < y ? 1 : 0;
+            case LE -> (x, y) -> x <= y ? 1 : 0;
+            case GT -> (x, y) -> x > y ? 1 : 0;
+            case GE -> (x, y) -> x >= y ? 1 : 0;
+            case LOGICAL_AND -> (x, y) -> x != 0 && y != 0 ? 1 : 0;
+            case LOGICAL_OR -> (x, y) -> x != 0 || y != 0 ? 1 : 0;
+        };
+    }
+
+    private static LongBinaryOperator longFunction(BinaryOp op) {
+        return switch (op) {
+            case ADD -> Long::sum;
+            case SUB -> (x, y) -> x - y;
+            case MUL -> (x, y) -> x * y;
+            case DIV -> (x, y) -> {
+                if (y == 0) {
+                    throw new ArithmeticException("div: integer division by zero");
+                }
+                return Math.floorDiv(x, y);
+            };
+            case POW -> Elementwise::longPow;
+            case MAXIMUM -> Math::max;
+            case MINIMUM -> Math::min;
+            case REMAINDER -> (x, y) -> {
+                if (y == 0) {
+                    throw new ArithmeticException("remainder: integer division by zero");
+                }
+                return Math.floorMod(x, y);
+            };
+            case EQ -> (x, y) -> x == y ? 1 : 0;
+            case NE -> (x, y) -> x != y ? 1 : 0;
+            case LT -> (x, y) -> x < y ? 1 : 0;
+            case LE -> (x, y) -> x <= y ? 1 : 0;
+            case GT -> (x, y) -> x > y ? 1 : 0;
+            case GE -> (x, y) -> x >= y ? 1 : 0;
+            case LOGICAL_AND -> (x, y) -> x != 0 && y != 0 ? 1 : 0;
+            case LOGICAL_OR -> (x, y) -> x != 0 || y != 0 ? 1 : 0;
+        };
+    }
+
+    private static long longPow(long base, long exp) {
+        if (exp < 0) {
+            throw new ArithmeticException("pow: integers to negative integer powers are not allowed");
+        }
+        long r = 1;
+        long b = base;
+        while (exp > 0) {
+            if ((exp & 1) != 0) {
+                r *= b;
+            }
+            b *= b;
+            exp >>= 1;
+        }
+        return r;
+    }
+
+    static void binary(BinaryOp op, CpuStorage a, Layout al, CpuStorage b, Layout bl, CpuStorage dst, Layout dl) {
+        requireComputable(op.kernelName(), a.dtype());
+        Strided it = new Strided(al, bl, dl);
+        int as = it.innerStride(0);
+        int bs = it.innerStride(1);
+        int os = it.innerStride(2);
+        boolean cmp = op.isComparison();
+        switch (a.dtype()) {
+            case FLOAT32 -> {
+                float[] x = a.floats();
+                float[] y = b.floats();
+                if (cmp) {
+                    boolean[] o = dst.bools();
+                    DoubleBinaryOperator f = floatFunction(op);
+                    it.forEachRow((st, n) -> {
+                        for (int j = 0, p = st[0], q = st[1], r = st[2]; j < n; j++, p += as, q += bs, r += os) {
+                            o[r] = f.applyAsDouble(x[p], y[q]) != 0;
+                        }
+                    });
+                    return;
+                }
+                float[] o = dst.floats();
+                if (floatFastPath(op, it, x, as, y, bs, o, os)) {
+                    return;
+                }
+                DoubleBinaryOperator f = floatFunction(op);
+                it.forEachRow((st, n) -> {
+                    for (int j = 0, p = st[0], q = st[1], r = st[2]; j < n; j++, p += as, q += bs, r += os) {
+                        o[r] = (float) f.applyAsDouble(x[p], y[q]);
+                    }
+                });
+            }
+            case FLOAT64 -> {
+                double[] x = a.doubles();
+                double[] y = b.doubles();
+                DoubleBinaryOperator f = floatFunction(op);
+                if (cmp) {
+                    boolean[] o = dst.bools();
+                    it.forEachRow((st, n) -> {
+                        for (int j = 0, p = st[0], q = st[1], r = st[2]; j < n; j++, p += as, q += bs, r += os) {
+                            o[r] = f.applyAsDouble(x[p], y[q]) != 0;
+                        }
+                    });
+                    return;
+                }
+                double[] o = dst.doubles();
+                it.forEachRow((st, n) -> {
+                    for (int j = 0, p = st[0], q = st[1], r = st[2]; j < n; j++, p += as, q += bs, r += os) {
+                        o[r] = f.applyAsDouble(x[p], y[q]);
+                    }
+                });
+            }
+            case INT64 -> {
+                long[] x = a.longs();
+                long[] y = b.longs();
+                LongBinaryOperator f = longFunction(op);
+                if (cmp) {
+                    boolean[] o = dst.bools();
+                    it.forEachRow((st, n) -> {
+                        for (int j = 0, p = st[0], q = st[1], r = st[2]; j < n; j++, p += as, q += bs, r += os) {
+                            o[r] = f.applyAsLong(x[p], y[q]) != 0;
+                        }
+                    });
+                    return;
+                }
+                long[] o = dst.longs();
+                it.forEachRow((st, n) -> {
+                    for (int j = 0, p = st[0], q = st[1], r = st[2]; j < n; j++, p += as, q += bs, r += os) {
+                        o[r] = f.applyAsLong(x[p], y[q]);
+                    }
+                });
+            }
+            case BOOL -> {
+                boolean[] x = a.bools();
+                boolean[] y = b.bools();
+                boolean[] o = dst.bools();
+                LongBinaryOperator f = longFunction(op == BinaryOp.ADD ? BinaryOp.LOGICAL_OR
+                        : op == BinaryOp.MUL ? BinaryOp.LOGICAL_AND
+                        : op == BinaryOp.MAXIMUM ? BinaryOp.LOGICAL_OR
+                        : op == BinaryOp.MINIMUM ? BinaryOp.LOGICAL_AND : op);
+                it.forEachRow((st, n) -> {
+                    for (int j = 0, p = st[0], q = st[1], r = st[2]; j < n; j++, p += as, q += bs, r += os) {
+                        o[r] = f.applyAsLong(x[p] ? 1 : 0, y[q] ? 1 : 0) != 0;
+                    }
+                });
+            }
+            default -> throw new AssertionError(a.dtype());
+        }
+    }
+
+    /** Dedicated float32 loops for the arithmetic that dominates training. */
+    private static boolean floatFastPath(BinaryOp op, Strided it, float[] x, int as, float[] y, int bs, float[] o, int os) {
+        switch (op) {
+            case ADD -> it.forEachRow((st, n) -> {
+                for (int j = 0, p = st[0], q = st[1], r = st[2]; j < n; j++, p += as, q += bs, r += os) {
+                    o[r] = x[p] + y[q];
+                }
+            });
+            case SUB -> it.forEachRow((st, n) -> {
+                for (int j = 0, p = st[0], q = st[1], r = st[2]; j < n; j++, p += as, q += bs, r += os) {
+                    o[r] = x[p] - y[q];
+                }
+            });
+            case MUL -> it.forEachRow((st, n) -> {
+                for (int j = 0, p = st[0], q = st[1], r = st[2]; j < n; j++, p += as, q += bs, r += os) {
+                    o[r] = x[p] * y[q];
+                }
+            });
+            case DIV -> it.forEachRow((st, n) -> {
+                for (int j = 0, p = st[0], q = st[1], r = st[2]; j < n; j++, p += as, q += bs, r += os) {
+                    o[r] = x[p] / y[q];
+                }
+            });
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // ------------------------------------------------------------------ where
+
+    static void where(CpuStorage cond, Layout cl, CpuStorage a, Layout al, CpuStorage b, Layout bl,
+                      CpuStorage dst, Layout dl) {
+        Strided it = new Strided(cl, al, bl, dl);
+        int cs = it.innerStride(0);
+        int as = it.innerStride(1);
+        int bs = it.innerStride(2);
+        int os = it.innerStride(3);
+        boolean[] c = cond.bools();
+        if (dst.dtype() == DType.FLOAT32) {
+            float[] x = a.floats();
+            float[] y = b.floats();
+            float[] o = dst.floats();
+            it.forEachRow((st, n) -> {
+                for (int j = 0, k = st[0], p = st[1], q = st[2], r = st[3]; j < n; j++, k += cs, p += as, q += bs, r += os) {
+                    o[r] = c[k] ? x[p] : y[q];
+                }
+            });
+            return;
+        }
+        if (dst.dtype() == DType.INT64) {
+            long[] x = a.longs();
+            long[] y = b.longs();
+            long[] o = dst.longs();
+            it.forEachRow((st, n) -> {
+                for (int j = 0, k = st[0], p = st[1], q = st[2], r = st[3]; j < n; j++, k += cs, p += as, q += bs, r += os) {
+                    o[r] = c[k] ? x[p] : y[q];
+                }
+            });
+            return;
+        }
+        it.forEachRow((st, n) -> {
+            for (int j = 0, k = st[0], p = st[1], q = st[2], r = st[3]; j < n; j++, k += cs, p += as, q += bs, r += os) {
+                write(dst, r, c[k] ? read(a, p) : read(b, q));
+            }
+        });
+    }
+}

@@ -1,0 +1,93 @@
+package dev.kiln;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * Kiln's global entry points, the counterpart of the {@code torch} namespace: seeding, grad mode,
+ * anomaly detection, saving and loading.
+ */
+public final class Kiln {
+
+    private Kiln() {
+    }
+
+    /** Seeds the default generator, making random initialisation, shuffling and dropout reproducible. */
+    public static void manualSeed(long seed) {
+        Generator.defaultGenerator().manualSeed(seed);
+    }
+
+    /**
+     * Turns gradient recording off on this thread until the returned scope closes:
+     * {@code try (var s = Kiln.noGrad()) { ... }}. Scopes nest.
+     */
+    public static GradScope noGrad() {
+        return new GradScope(false);
+    }
+
+    /** Runs {@code body} with gradient recording off and returns its result. */
+    public static <T> T noGrad(Supplier<T> body) {
+        try (GradScope s = noGrad()) {
+            return body.get();
+        }
+    }
+
+    /** Runs {@code body} with gradient recording off. */
+    public static void noGrad(Runnable body) {
+        try (GradScope s = noGrad()) {
+            body.run();
+        }
+    }
+
+    /** Turns gradient recording on (inside a no-grad scope) until the returned scope closes. */
+    public static GradScope enableGrad() {
+        return new GradScope(true);
+    }
+
+    /** Runs {@code body} with gradient recording on and returns its result. */
+    public static <T> T enableGrad(Supplier<T> body) {
+        try (GradScope s = enableGrad()) {
+            return body.get();
+        }
+    }
+
+    /** Whether operations on this thread record the graph. */
+    public static boolean isGradEnabled() {
+        return GradMode.isEnabled();
+    }
+
+    /** Sets grad mode on this thread (prefer the scoped forms). */
+    public static void setGradEnabled(boolean enabled) {
+        GradMode.set(enabled);
+    }
+
+    /**
+     * Anomaly mode: when on, every recorded op remembers where forward created it, and a NaN or
+     * infinity produced in backward raises an error naming that op and that place. Slow; for
+     * debugging.
+     */
+    public static void setDetectAnomaly(boolean on) {
+        GradMode.setAnomaly(on);
+    }
+
+    public static boolean isAnomalyEnabled() {
+        return GradMode.anomalyEnabled();
+    }
+
+    /** Saves named tensors (a state dict) to a safetensors file, atomically. */
+    public static void save(Map<String, Tensor> tensors, Path file) throws IOException {
+        Safetensors.save(tensors, file);
+    }
+
+    /** Loads a safetensors file onto the CPU. */
+    public static Map<String, Tensor> load(Path file) throws IOException {
+        return Safetensors.load(file);
+    }
+
+    /** Loads a safetensors file onto {@code device}. */
+    public static Map<String, Tensor> load(Path file, Device device) throws IOException {
+        return Safetensors.load(file, device);
+    }
+}

@@ -1,0 +1,134 @@
+package dev.kiln.spi;
+
+import dev.kiln.DType;
+import dev.kiln.Device;
+import dev.kiln.Layout;
+
+import java.nio.ByteBuffer;
+
+/**
+ * The device SPI: the few primitives from which core builds every tensor operation. Each kernel
+ * takes storages with their {@link Layout}s, so a backend handles strided, broadcast (stride 0) and
+ * offset views itself; outputs are written through their layout too. Core has already checked
+ * shapes, dtypes and devices: a backend may assume its arguments are consistent.
+ *
+ * <p>Only the {@code fromHost}/{@code toHost} methods see Java arrays or host buffers; nothing else
+ * may assume that a storage lives in host memory.
+ */
+public interface Backend {
+
+    Device device();
+
+    /** A new storage of {@code numel} elements with unspecified contents. */
+    Storage allocate(DType dtype, long numel);
+
+    /**
+     * A new storage holding a copy of a host array: {@code float[]} for float32, {@code double[]}
+     * for float64, {@code long[]} for int64, {@code boolean[]} for bool, {@code short[]} (raw bits)
+     * for float16 and bfloat16.
+     */
+    Storage fromHost(Object array, DType dtype);
+
+    /** A new storage of {@code numel} elements from little-endian bytes (safetensors data). */
+    Storage fromHostBytes(ByteBuffer littleEndian, DType dtype, long numel);
+
+    /**
+     * Copies the elements of {@code layout}, in row-major order, into {@code array} (the Java type
+     * that {@link #fromHost} takes for the storage's dtype), starting at index 0.
+     */
+    void toHost(Storage src, Layout layout, Object array);
+
+    /** Writes the elements of {@code layout}, row-major, as little-endian bytes at the buffer's position. */
+    void toHostBytes(Storage src, Layout layout, ByteBuffer littleEndian);
+
+    /** {@code dst[dstLayout] = src[srcLayout]}, converting the dtype when the storages differ. */
+    void copy(Storage src, Layout srcLayout, Storage dst, Layout dstLayout);
+
+    /** Sets every element of {@code layout} to {@code value} (converted to the dtype). */
+    void fill(Storage dst, Layout layout, double value);
+
+    /** {@code dst = op(src)}; {@code p0}, {@code p1} are the op's scalar parameters ({@link UnaryOp}). */
+    void unary(UnaryOp op, double p0, double p1, Storage src, Layout srcLayout, Storage dst, Layout dstLayout);
+
+    /**
+     * {@code dst = a op b}. All three layouts have the output's shape. For arithmetic ops the three
+     * storages share one dtype; comparisons read two operands of one dtype and write bool.
+     */
+    void binary(BinaryOp op, Storage a, Layout aLayout, Storage b, Layout bLayout, Storage dst, Layout dstLayout);
+
+    /** {@code dst = cond ? a : b}, cond bool, all layouts of the output's shape. */
+    void where(Storage cond, Layout condLayout, Storage a, Layout aLayout, Storage b, Layout bLayout,
+               Storage dst, Layout dstLayout);
+
+    /**
+     * Reduces {@code src} over the sorted {@code dims} into {@code dst}, whose layout has
+     * {@code src}'s shape with those dims set to 1. Sums and products of float types accumulate in
+     * at least double precision on the CPU.
+     */
+    void reduce(ReduceOp op, Storage src, Layout srcLayout, int[] dims, Storage dst, Layout dstLayout);
+
+    /** Softmax (or log-softmax) of {@code src} along {@code dim} into {@code dst} (same shape). */
+    void softmax(boolean log, int dim, Storage src, Layout srcLayout, Storage dst, Layout dstLayout);
+
+    /**
+     * Batched matrix product {@code c[b] = a[b] @ b[b]} over rank-3 layouts {@code [B, M, K]},
+     * {@code [B, K, N]} and {@code [B, M, N]}; operand batch strides may be 0 (broadcast) and operands
+     * may be transposed views.
+     */
+    void matmul(Storage a, Layout aLayout, Storage b, Layout bLayout, Storage c, Layout cLayout);
+
+    /** {@code dst[i][j][k] = src[i][index[i][j][k]][k]} for {@code dim = 1} (and likewise for others). */
+    void gather(int dim, Storage src, Layout srcLayout, Storage index, Layout indexLayout, Storage dst, Layout dstLayout);
+
+    /**
+     * In place on {@code dst}: {@code dst[i][index[i][j][k]][k] = src[i][j][k]} (for {@code dim = 1}),
+     * or {@code +=} when {@code accumulate}.
+     */
+    void scatter(int dim, boolean accumulate, Storage index, Layout indexLayout, Storage src, Layout srcLayout,
+                 Storage dst, Layout dstLayout);
+
+    /** {@code dst} = the slices of {@code src} along {@code dim} at the int64 1-D {@code index}. */
+    void indexSelect(int dim, Storage src, Layout srcLayout, Storage index, Layout indexLayout, Storage dst, Layout dstLayout);
+
+    /** In place: {@code dst.select(dim, index[i]) += src.select(dim, i)} for every i. */
+    void indexAdd(int dim, Storage index, Layout indexLayout, Storage src, Layout srcLayout, Storage dst, Layout dstLayout);
+
+    /**
+     * Fills {@code layout} with uniform numbers in {@code [lo, hi)} drawn from Philox blocks
+     * {@code offset, offset + 1, ...} under {@code seed}, as {@link dev.kiln.Philox} lays out.
+     */
+    void uniform(Storage dst, Layout layout, long seed, long offset, double lo, double hi);
+
+    /** Fills {@code layout} with normal numbers, as {@link dev.kiln.Philox} lays out. */
+    void normal(Storage dst, Layout layout, long seed, long offset, double mean, double std);
+
+    /**
+     * Unfolds sliding windows: {@code src} {@code [N, C, H, W]} into {@code dst}
+     * {@code [N, C * kh * kw, outH * outW]}; positions in the padding read {@code padValue}.
+     */
+    void im2col(Storage src, Layout srcLayout, ConvGeometry geometry, double padValue, Storage dst, Layout dstLayout);
+
+    /**
+     * The adjoint of {@link #im2col}: sums the columns of {@code src} {@code [N, C * kh * kw, L]}
+     * back into {@code dst} {@code [N, C, H, W]}, which it overwrites.
+     */
+    void col2im(Storage src, Layout srcLayout, ConvGeometry geometry, Storage dst, Layout dstLayout);
+
+    /** Waits until queued work is done. A no-op on synchronous backends. */
+    default void synchronize() {
+    }
+
+    /** Memory statistics, or an empty one on backends whose memory the GC manages. */
+    default MemoryStats memoryStats() {
+        return MemoryStats.NONE;
+    }
+
+    /** Returns cached, unused device memory to the device. */
+    default void emptyCache() {
+    }
+
+    /** Memory use of a device: bytes in live tensors, bytes held by the allocator, the peak of allocated. */
+    record MemoryStats(long allocated, long reserved, long peakAllocated, long allocations) {
+        public static final MemoryStats NONE = new MemoryStats(0, 0, 0, 0);
+    }
+}
