@@ -72,7 +72,7 @@ final class TensorPrinter {
         }
         sb.append('[');
         if (dim == shape.length - 1) {
-            int perLine = Math.max(1, (LINE_WIDTH - indent - 1) / (f.width + 2));
+            int perLine = Math.max(1, (LINE_WIDTH - indent) / (f.width + 2));
             int onLine = 0;
             for (int k = 0; k < positions.size(); k++) {
                 if (k > 0) {
@@ -85,7 +85,7 @@ final class TensorPrinter {
                     }
                 }
                 if (cut && k == EDGE_ITEMS) {
-                    sb.append("...,");
+                    sb.append(" ...,");
                     sb.append(onLine + 1 == perLine ? "\n" + " ".repeat(indent + 1) : " ");
                 }
                 sb.append(f.format(values[cursor[0]++]));
