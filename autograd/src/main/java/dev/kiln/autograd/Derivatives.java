@@ -50,7 +50,8 @@ final class Derivatives {
             case COS -> one(g.mul(s[0].sin()).neg());
             case TANH -> one(g.mul(s[0].square().rsub(1.0)));
             case SIGMOID -> one(g.mul(s[0]).mul(s[0].rsub(1.0)));
-            case RELU -> one(g.mul(s[0].gt(0.0).to(g.dtype())));
+            // relu's output is >= 0, so its sign is exactly the 0/1 mask of the derivative.
+            case RELU -> one(g.mul(s[0].sign()));
             case GELU -> {
                 Tensor x = s[0];
                 Tensor cdf = x.mul(SQRT_HALF).erf().add(1.0).mul(0.5);

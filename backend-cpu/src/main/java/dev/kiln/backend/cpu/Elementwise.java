@@ -123,6 +123,22 @@ final class Elementwise {
                     y[q] = (float) x[p];
                 }
             });
+        } else if (s == DType.BOOL && d == DType.FLOAT32) {
+            boolean[] x = src.bools();
+            float[] y = dst.floats();
+            it.forEachRow((st, n) -> {
+                for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += ss, q += ds) {
+                    y[q] = x[p] ? 1f : 0f;
+                }
+            });
+        } else if (s == DType.FLOAT32 && d == DType.BOOL) {
+            float[] x = src.floats();
+            boolean[] y = dst.bools();
+            it.forEachRow((st, n) -> {
+                for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += ss, q += ds) {
+                    y[q] = x[p] != 0;
+                }
+            });
         } else {
             // Other casts go through double; int64 values beyond 2^53 only matter to int-to-int copies, handled above.
             it.forEachRow((st, n) -> {
@@ -218,13 +234,7 @@ final class Elementwise {
             case FLOAT32 -> {
                 float[] a = src.floats();
                 float[] o = dst.floats();
-                if (op == UnaryOp.RELU) {
-                    it.forEachRow((st, n) -> {
-                        for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += as, q += os) {
-                            float x = a[p];
-                            o[q] = x > 0 || x != x ? x : 0f;
-                        }
-                    });
+                if (floatFastPath(op, it, a, as, o, os)) {
                     return;
                 }
                 DoubleUnaryOperator f = floatFunction(op, p0, p1);
@@ -270,6 +280,63 @@ final class Elementwise {
             }
             default -> throw new AssertionError(src.dtype());
         }
+    }
+
+    /** Dedicated float32 loops for the unary ops that dominate training, so the JIT inlines and vectorises them. */
+    private static boolean floatFastPath(UnaryOp op, Strided it, float[] a, int as, float[] o, int os) {
+        switch (op) {
+            case RELU -> it.forEachRow((st, n) -> {
+                for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += as, q += os) {
+                    float x = a[p];
+                    o[q] = x > 0 || x != x ? x : 0f;
+                }
+            });
+            case NEG -> it.forEachRow((st, n) -> {
+                for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += as, q += os) {
+                    o[q] = -a[p];
+                }
+            });
+            case SQUARE -> it.forEachRow((st, n) -> {
+                for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += as, q += os) {
+                    o[q] = a[p] * a[p];
+                }
+            });
+            case ABS -> it.forEachRow((st, n) -> {
+                for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += as, q += os) {
+                    o[q] = Math.abs(a[p]);
+                }
+            });
+            case SIGN -> it.forEachRow((st, n) -> {
+                for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += as, q += os) {
+                    float x = a[p];
+                    o[q] = x > 0 ? 1f : x < 0 ? -1f : x == x ? x : 0f;
+                }
+            });
+            case EXP -> it.forEachRow((st, n) -> {
+                for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += as, q += os) {
+                    o[q] = (float) Math.exp(a[p]);
+                }
+            });
+            case SQRT -> it.forEachRow((st, n) -> {
+                for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += as, q += os) {
+                    o[q] = (float) Math.sqrt(a[p]);
+                }
+            });
+            case TANH -> it.forEachRow((st, n) -> {
+                for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += as, q += os) {
+                    o[q] = (float) Math.tanh(a[p]);
+                }
+            });
+            case SIGMOID -> it.forEachRow((st, n) -> {
+                for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += as, q += os) {
+                    o[q] = (float) SpecialFunctions.sigmoid(a[p]);
+                }
+            });
+            default -> {
+                return false;
+            }
+        }
+        return true;
     }
 
     // ------------------------------------------------------------------ binary
@@ -355,6 +422,9 @@ final class Elementwise {
                 float[] y = b.floats();
                 if (cmp) {
                     boolean[] o = dst.bools();
+                    if (floatCompareFastPath(op, it, x, as, y, bs, o, os)) {
+                        return;
+                    }
                     DoubleBinaryOperator f = floatFunction(op);
                     it.forEachRow((st, n) -> {
                         for (int j = 0, p = st[0], q = st[1], r = st[2]; j < n; j++, p += as, q += bs, r += os) {
@@ -453,6 +523,31 @@ final class Elementwise {
             case DIV -> it.forEachRow((st, n) -> {
                 for (int j = 0, p = st[0], q = st[1], r = st[2]; j < n; j++, p += as, q += bs, r += os) {
                     o[r] = x[p] / y[q];
+                }
+            });
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean floatCompareFastPath(BinaryOp op, Strided it, float[] x, int as, float[] y, int bs,
+                                                boolean[] o, int os) {
+        switch (op) {
+            case GT -> it.forEachRow((st, n) -> {
+                for (int j = 0, p = st[0], q = st[1], r = st[2]; j < n; j++, p += as, q += bs, r += os) {
+                    o[r] = x[p] > y[q];
+                }
+            });
+            case LT -> it.forEachRow((st, n) -> {
+                for (int j = 0, p = st[0], q = st[1], r = st[2]; j < n; j++, p += as, q += bs, r += os) {
+                    o[r] = x[p] < y[q];
+                }
+            });
+            case EQ -> it.forEachRow((st, n) -> {
+                for (int j = 0, p = st[0], q = st[1], r = st[2]; j < n; j++, p += as, q += bs, r += os) {
+                    o[r] = x[p] == y[q];
                 }
             });
             default -> {
