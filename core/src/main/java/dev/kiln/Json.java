@@ -8,7 +8,10 @@ import java.util.Map;
 /**
  * A strict, small JSON reader and writer for safetensors headers (core depends on nothing but
  * SLF4J). Objects become {@link LinkedHashMap}s, arrays {@link List}s, numbers {@link Long} when
- * integral else {@link Double}. Nesting is bounded so hostile input cannot overflow the stack.
+ * integral and within a long's range, else {@link Double}. The reader follows RFC 8259 strictly
+ * (no comments, trailing commas, leading zeros, NaN or duplicate keys), and nesting is bounded so
+ * hostile input cannot overflow the stack; every error is an {@link IllegalArgumentException}
+ * giving the offset.
  */
 public final class Json {
 
@@ -177,11 +180,15 @@ public final class Json {
                     if (pos + 4 > text.length()) {
                         throw error("short unicode escape");
                     }
-                    try {
-                        sb.append((char) Integer.parseInt(text.substring(pos, pos + 4), 16));
-                    } catch (NumberFormatException ex) {
-                        throw error("bad unicode escape");
+                    int code = 0;
+                    for (int i = 0; i < 4; i++) {
+                        int d = hexDigit(text.charAt(pos + i));
+                        if (d < 0) {
+                            throw error("bad unicode escape");
+                        }
+                        code = code * 16 + d;
                     }
+                    sb.append((char) code);
                     pos += 4;
                 }
                 default -> throw error("bad escape '\\" + e + "'");
@@ -189,33 +196,75 @@ public final class Json {
         }
     }
 
+    /**
+     * A number by RFC 8259's grammar ({@code -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?}): no
+     * leading zeros, '+', bare '.', hex or {@code NaN}. Integers that do not fit a long become doubles.
+     */
     private Object number() {
         int start = pos;
-        if (text.charAt(pos) == '-') {
+        if (peek() == '-') {
             pos++;
         }
+        if (peek() == '0') {
+            pos++;
+        } else if (peek() >= '1' && peek() <= '9') {
+            digits();
+        } else {
+            throw error("bad number");
+        }
         boolean integral = true;
-        while (pos < text.length()) {
-            char c = text.charAt(pos);
-            if (c >= '0' && c <= '9') {
+        if (peek() == '.') {
+            integral = false;
+            pos++;
+            if (digits() == 0) {
+                throw error("bad number: no digits after '.'");
+            }
+        }
+        if (peek() == 'e' || peek() == 'E') {
+            integral = false;
+            pos++;
+            if (peek() == '+' || peek() == '-') {
                 pos++;
-            } else if (c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-') {
-                integral = false;
-                pos++;
-            } else {
-                break;
+            }
+            if (digits() == 0) {
+                throw error("bad number: no digits in the exponent");
             }
         }
         String s = text.substring(start, pos);
-        try {
-            if (integral) {
+        if (integral) {
+            try {
                 return Long.parseLong(s);
+            } catch (NumberFormatException e) {
+                // Valid JSON, just beyond a long: keep its magnitude so that callers can reject it by size.
             }
-            return Double.parseDouble(s);
-        } catch (NumberFormatException e) {
-            pos = start;
-            throw error("bad number \"" + s + "\"");
         }
+        return Double.parseDouble(s);
+    }
+
+    /** ASCII hex only: {@link Character#digit} would also accept other scripts' digits. */
+    private static int hexDigit(char c) {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        if (c >= 'A' && c <= 'F') {
+            return c - 'A' + 10;
+        }
+        return -1;
+    }
+
+    private char peek() {
+        return pos < text.length() ? text.charAt(pos) : '\0';
+    }
+
+    private int digits() {
+        int start = pos;
+        while (pos < text.length() && text.charAt(pos) >= '0' && text.charAt(pos) <= '9') {
+            pos++;
+        }
+        return pos - start;
     }
 
     /** Writes maps, lists, strings, numbers, booleans and null as compact JSON. */
@@ -230,6 +279,12 @@ public final class Json {
             sb.append("null");
         } else if (v instanceof String s) {
             quote(sb, s);
+        } else if (v instanceof Double || v instanceof Float) {
+            double d = ((Number) v).doubleValue();
+            if (!Double.isFinite(d)) {
+                throw new IllegalArgumentException("Json.write: " + d + " has no JSON form; encode non-finite numbers as strings");
+            }
+            sb.append(v);
         } else if (v instanceof Number || v instanceof Boolean) {
             sb.append(v);
         } else if (v instanceof Map<?, ?> m) {
