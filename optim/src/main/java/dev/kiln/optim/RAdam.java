@@ -1,0 +1,134 @@
+package dev.kiln.optim;
+
+import dev.kiln.Tensor;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * RAdam, rectified Adam (Liu et al., 2020), as {@code torch.optim.RAdam} in PyTorch 1.13.
+ *
+ * <p>Per step {@code t}: {@code g += weight_decay * p}; {@code m} and {@code v} as Adam;
+ * {@code rho_inf = 2 / (1 - beta2) - 1}, {@code rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t)}.
+ * When {@code rho_t > 5} the variance is tractable and the step is rectified:
+ * {@code p -= lr * m / (1 - beta1^t) * r_t * sqrt(1 - beta2^t) / (sqrt(v) + eps)} with
+ * {@code r_t = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))};
+ * otherwise the step is SGD with momentum, {@code p -= lr * m / (1 - beta1^t)}.
+ *
+ * <table>
+ *   <caption>Options</caption>
+ *   <tr><th>key</th><th>builder</th><th>default</th></tr>
+ *   <tr><td>lr</td><td>{@code lr}</td><td>1e-3</td></tr>
+ *   <tr><td>betas</td><td>{@code betas}</td><td>(0.9, 0.999)</td></tr>
+ *   <tr><td>eps</td><td>{@code eps}</td><td>1e-8</td></tr>
+ *   <tr><td>weight_decay</td><td>{@code weightDecay}</td><td>0</td></tr>
+ *   <tr><td>maximize</td><td>{@code maximize}</td><td>false (a Kiln addition; PyTorch 1.13's RAdam has none)</td></tr>
+ * </table>
+ * State per parameter: {@code step}, {@code exp_avg}, {@code exp_avg_sq}.
+ */
+public class RAdam extends Optimizer {
+
+    private static Map<String, Object> defaultOptions() {
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("lr", 1e-3);
+        d.put("betas", List.of(0.9, 0.999));
+        d.put("eps", 1e-8);
+        d.put("weight_decay", 0.0);
+        d.put("maximize", false);
+        return d;
+    }
+
+    /** RAdam with the default options. */
+    public RAdam(Iterable<Tensor> params) {
+        this(params, Map.of());
+    }
+
+    /** RAdam with learning rate {@code lr}. */
+    public RAdam(Iterable<Tensor> params, double lr) {
+        this(params, Map.of("lr", lr));
+    }
+
+    /** RAdam with options keyed by PyTorch's names (or camelCase); prefer {@link #builder}. */
+    public RAdam(Iterable<Tensor> params, Map<String, ?> options) {
+        super("RAdam", params, Options.merge("RAdam", defaultOptions(), options));
+    }
+
+    /** A builder: {@code RAdam.builder(params).lr(1e-3).build()}. */
+    public static Builder builder(Iterable<Tensor> params) {
+        return new Builder(params);
+    }
+
+    @Override
+    protected void validate(Map<String, Object> o) {
+        super.validate(o);
+        checkNonNegative(o, "eps");
+        checkNonNegative(o, "weight_decay");
+        checkBetas(o);
+    }
+
+    @Override
+    protected void update(ParamGroup group) {
+        double lr = group.lr();
+        double[] betas = group.getDoubles("betas");
+        double beta1 = betas[0];
+        double beta2 = betas[1];
+        double eps = group.getDouble("eps");
+        double weightDecay = group.getDouble("weight_decay");
+        boolean maximize = group.getBoolean("maximize");
+        for (Tensor p : group.params()) {
+            Tensor g = gradOf(p, maximize);
+            if (g == null) {
+                continue;
+            }
+            Map<String, Tensor> st = state(p);
+            if (st.isEmpty()) {
+                st.put("step", cpuScalar(0));
+                st.put("exp_avg", p.zerosLike());
+                st.put("exp_avg_sq", p.zerosLike());
+            }
+            double step = increment(st.get("step"));
+            double bias1 = 1 - Math.pow(beta1, step);
+            double bias2 = 1 - Math.pow(beta2, step);
+            if (weightDecay != 0) {
+                g = g.add(p, weightDecay);
+            }
+            Tensor m = st.get("exp_avg");
+            Tensor v = st.get("exp_avg_sq");
+            m.mul_(beta1).add_(g, 1 - beta1);
+            v.mul_(beta2).add_(g.mul(g), 1 - beta2);
+            Tensor mHat = m.div(bias1);
+            double rhoInf = 2 / (1 - beta2) - 1;
+            double rhoT = rhoInf - 2 * step * Math.pow(beta2, step) / bias2;
+            if (rhoT > 5) {
+                double rect = Math.sqrt((rhoT - 4) * (rhoT - 2) * rhoInf / ((rhoInf - 4) * (rhoInf - 2) * rhoT));
+                Tensor adaptive = Tensor.scalar(Math.sqrt(bias2), p.dtype(), p.device()).div(v.sqrt().add_(eps));
+                p.add_(mHat.mul(lr).mul(adaptive).mul(rect), -1.0);
+            } else {
+                p.add_(mHat.mul(lr), -1.0);
+            }
+        }
+    }
+
+    /** Builder for {@link RAdam}. */
+    public static final class Builder extends OptimizerBuilder<Builder, RAdam> {
+        Builder(Iterable<Tensor> params) {
+            super(params);
+        }
+
+        /** Decay rates of the first and second moment averages. */
+        public Builder betas(double beta1, double beta2) {
+            return set("betas", List.of(beta1, beta2));
+        }
+
+        /** Term added to the denominator. */
+        public Builder eps(double eps) {
+            return set("eps", eps);
+        }
+
+        @Override
+        public RAdam build() {
+            return new RAdam(params, options);
+        }
+    }
+}
