@@ -116,6 +116,33 @@ final class Indexing {
         for (int m = 0; m < count; m++) {
             resolved[m] = checked("indexSelect", idx[(int) il.indexOf(m)], size, dim);
         }
+        if (s.isContiguous() && d.isContiguous()) {
+            // Each selected slice is one contiguous run in both: copy it whole (a data loader's batch gather).
+            long in = 1;
+            long out = 1;
+            for (int k = 0; k < shape.length; k++) {
+                if (k < dim) {
+                    out *= shape[k];
+                } else if (k > dim) {
+                    in *= shape[k];
+                }
+            }
+            long inner = in;
+            int run = (int) in;
+            int picks = resolved.length;
+            Object from = src.data();
+            Object to = dst.data();
+            long so = s.offset();
+            long dOff = d.offset();
+            Parallel.forRange(out * picks, inner, (a, b) -> {
+                for (long x = a; x < b; x++) {
+                    long o = x / picks;
+                    long k = resolved[(int) (x % picks)];
+                    System.arraycopy(from, (int) (so + (o * size + k) * inner), to, (int) (dOff + x * inner), run);
+                }
+            });
+            return;
+        }
         Parallel.forRange(d.numel(), 4, (a, b) -> {
             for (long n = a; n < b; n++) {
                 long k = resolved[(int) coordinate(shape, n, dim)];
