@@ -15,7 +15,8 @@ import java.util.Set;
  * float32 whatever the parameter's dtype, as PyTorch keeps it); {@code m} and {@code v} as Adam;
  * {@code denom = sqrt(v / (1 - beta2^t)) + eps};
  * {@code p -= lr (1 - mu_t) / (1 - mu_product) * g / denom
- *          + lr mu_{t+1} / (1 - mu_product * mu_{t+1}) * m / denom}.
+ *          + lr mu_{t+1} / (1 - mu_product * mu_t * mu_{t+1}) * m / denom}, where the extra
+ * {@code mu_t} in the last denominator is PyTorch 1.13's (later versions drop it).
  *
  * <table>
  *   <caption>Options</caption>
@@ -110,7 +111,9 @@ public class NAdam extends Optimizer {
             // so the product is rounded to float at each step even for float64 parameters.
             Tensor muProductT = st.get("mu_product");
             float muProduct = (float) muProductT.item() * (float) mu;
-            float muProductNext = muProduct * (float) muNext;
+            // PyTorch 1.13 multiplies the updated product by mu once more here (mu_product * mu * mu_next,
+            // where the paper has mu_product * mu_next); Kiln matches 1.13's numbers.
+            float muProductNext = muProduct * (float) mu * (float) muNext;
             muProductT.fill_(muProduct);
             Tensor m = st.get("exp_avg");
             Tensor v = st.get("exp_avg_sq");
