@@ -132,6 +132,7 @@ public class AdamZ extends Optimizer {
 
     /** Calls the closure (which returns the loss after backward), adjusts the rate from it, then steps. */
     @Override
+    @SuppressWarnings("try") // the scope object only restores grad mode when closed
     public double step(java.util.function.DoubleSupplier closure) {
         double loss;
         try (var s = dev.kiln.Kiln.enableGrad()) {

@@ -40,6 +40,7 @@ public final class ClipGrad {
      * @return the total norm before clipping, a 0-dim tensor on the first gradient's device (0 when
      *         no tensor has a gradient)
      */
+    @SuppressWarnings("try") // the scope object only restores grad mode when closed
     public static Tensor clipGradNorm(Iterable<Tensor> params, double maxNorm, double normType, boolean errorIfNonfinite) {
         if (!(normType > 0)) {
             throw new IllegalArgumentException("clipGradNorm: normType must be positive or infinity, got " + normType);
@@ -75,6 +76,7 @@ public final class ClipGrad {
     }
 
     /** Clamps every gradient element to {@code [-clipValue, clipValue]}. */
+    @SuppressWarnings("try") // the scope object only restores grad mode when closed
     public static void clipGradValue(Iterable<Tensor> params, double clipValue) {
         if (!(clipValue >= 0)) {
             throw new IllegalArgumentException("clipGradValue: clipValue must be >= 0, got " + clipValue);

@@ -158,6 +158,7 @@ public abstract class Optimizer {
      * Clears the gradients: {@code setToNone} true sets them to null, false fills the existing
      * gradient tensors with zeros in place (detaching them first if they have a history).
      */
+    @SuppressWarnings("try") // the scope object only restores grad mode when closed
     public void zeroGrad(boolean setToNone) {
         try (GradScope s = Kiln.noGrad()) {
             for (ParamGroup g : groups) {
@@ -181,6 +182,7 @@ public abstract class Optimizer {
     }
 
     /** Performs one optimization step on every tensor that has a gradient. */
+    @SuppressWarnings("try") // the scope object only restores grad mode when closed
     public void step() {
         try (GradScope s = Kiln.noGrad()) {
             for (ParamGroup g : groups) {
@@ -193,6 +195,7 @@ public abstract class Optimizer {
      * Calls {@code closure} (which should clear the gradients, compute the loss, call
      * {@code backward} and return the loss) with grad mode on, then steps; returns the loss.
      */
+    @SuppressWarnings("try") // the scope object only restores grad mode when closed
     public double step(DoubleSupplier closure) {
         double loss;
         try (GradScope s = Kiln.enableGrad()) {
@@ -291,6 +294,7 @@ public abstract class Optimizer {
      * buffers are copied, moved to each parameter's device and, for floating-point buffers, dtype.
      * The optimizer then continues exactly as the one that was saved.
      */
+    @SuppressWarnings("try") // the scope object only restores grad mode when closed
     public void loadStateDict(OptimizerState sd) {
         List<Map<String, Object>> saved = sd.paramGroups();
         if (saved.size() != groups.size()) {

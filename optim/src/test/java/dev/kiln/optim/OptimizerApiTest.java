@@ -157,6 +157,7 @@ class OptimizerApiTest {
     }
 
     @Test
+    @SuppressWarnings("try") // the scope object only restores grad mode when closed
     void stepRunsUnderNoGradAndClosureRunsWithGrad() {
         Tensor x = Tensor.of(2f).requiresGrad(true);
         SGD opt = new SGD(List.of(x), 0.25);
