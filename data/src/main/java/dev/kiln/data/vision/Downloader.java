@@ -89,6 +89,7 @@ final class Downloader {
         HttpRequest request = HttpRequest.newBuilder(url).timeout(timeout).GET().build();
         HttpResponse<InputStream> response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
         MessageDigest digest = md5();
+        long declared = response.headers().firstValueAsLong("Content-Length").orElse(-1);
         long received = 0;
         try (InputStream body = response.body();
              FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
@@ -96,17 +97,21 @@ final class Downloader {
                 return "HTTP " + response.statusCode();
             }
             byte[] buf = new byte[1 << 16];
-            for (int k; (k = body.read(buf)) > 0; ) {
-                digest.update(buf, 0, k);
-                ByteBuffer bb = ByteBuffer.wrap(buf, 0, k);
-                while (bb.hasRemaining()) {
-                    out.write(bb);
+            try {
+                for (int k; (k = body.read(buf)) > 0; ) {
+                    digest.update(buf, 0, k);
+                    ByteBuffer bb = ByteBuffer.wrap(buf, 0, k);
+                    while (bb.hasRemaining()) {
+                        out.write(bb);
+                    }
+                    received += k;
                 }
-                received += k;
+            } catch (IOException e) {
+                return "size mismatch: the transfer broke off after " + received + " of "
+                        + (declared >= 0 ? declared + " declared" : "an unknown number of") + " bytes (" + e.getMessage() + ")";
             }
             out.force(true);
         }
-        long declared = response.headers().firstValueAsLong("Content-Length").orElse(-1);
         if (declared >= 0 && declared != received) {
             return "size mismatch: the server declared " + declared + " bytes but sent " + received;
         }

@@ -65,17 +65,25 @@ final class Idx {
     }
 
     private static int[] header(InputStream in, Path file, int magic, int rank, String what) throws IOException {
-        byte[] h = read(in, file, 4 + 4 * rank, "header");
-        if (h.length < 4 + 4 * rank) {
-            throw new IdxFormatException(file, "truncated: " + h.length + " bytes, shorter than the " + (4 + 4 * rank)
-                    + "-byte header of " + what);
+        int size = 4 + 4 * rank;
+        byte[] m = read(in, file, 4, "header");
+        if (m.length == 4) {
+            int found = readInt(m, 0);
+            if (found != magic) {
+                String hint = found == IMAGES_MAGIC ? " (this is an image file)"
+                        : found == LABELS_MAGIC ? " (this is a label file)" : "";
+                throw new IdxFormatException(file, String.format("bad magic number 0x%08x, expected 0x%08x (%d) for %s%s",
+                        found, magic, magic, what, hint));
+            }
         }
-        int found = readInt(h, 0);
-        if (found != magic) {
-            String hint = found == IMAGES_MAGIC ? " (this is an image file)" : found == LABELS_MAGIC ? " (this is a label file)" : "";
-            throw new IdxFormatException(file, String.format("bad magic number 0x%08x, expected 0x%08x (%d) for %s%s",
-                    found, magic, magic, what, hint));
+        byte[] rest = read(in, file, size - 4, "header");
+        if (m.length + rest.length < size) {
+            throw new IdxFormatException(file, "truncated: " + (m.length + rest.length) + " bytes, shorter than the "
+                    + size + "-byte header of " + what);
         }
+        byte[] h = new byte[size];
+        System.arraycopy(m, 0, h, 0, 4);
+        System.arraycopy(rest, 0, h, 4, rest.length);
         int[] dims = new int[rank];
         for (int i = 0; i < rank; i++) {
             dims[i] = readInt(h, 4 + 4 * i);
