@@ -17,6 +17,7 @@ import dev.kiln.Tensor;
  * {@code num_batches_tracked += 1}; a null momentum means a cumulative average. In evaluation it
  * uses the running statistics.
  */
+@SuppressWarnings("try") // no-grad scopes are opened and closed, never referenced
 public abstract class BatchNorm extends Module {
 
     private final int numFeatures;

@@ -11,6 +11,7 @@ import dev.kiln.Tensor;
  * The weight starts standard normal. With a padding index, that row starts at zero and never
  * receives a gradient.
  */
+@SuppressWarnings("try") // no-grad scopes are opened and closed, never referenced
 public class Embedding extends Module {
 
     private final long numEmbeddings;

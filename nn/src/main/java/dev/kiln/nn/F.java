@@ -17,6 +17,7 @@ import java.util.Arrays;
  * {@code im2col} followed by a reduction over the window; everything is composed of differentiable
  * tensor operations, so it runs and backpropagates on every backend.
  */
+@SuppressWarnings("try") // no-grad scopes are opened and closed, never referenced
 public final class F {
 
     private static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);

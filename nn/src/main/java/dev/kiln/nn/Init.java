@@ -12,6 +12,7 @@ import dev.kiln.Tensor;
  * Initialisation functions, as {@code torch.nn.init}: each fills a tensor in place under no-grad
  * (so it works on parameters) from the default generator, or from the one given, and returns it.
  */
+@SuppressWarnings("try") // no-grad scopes are opened and closed, never referenced
 public final class Init {
 
     private Init() {

@@ -38,6 +38,7 @@ import java.util.function.Consumer;
  * <p>A module starts in training mode. Modules are not thread-safe; share one between threads
  * only for read-only inference.
  */
+@SuppressWarnings("try") // no-grad scopes are opened and closed, never referenced
 public abstract class Module {
 
     private final Map<String, Tensor> parameters = new LinkedHashMap<>();

@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The contract's workflows in miniature, with a hand-written SGD step (nn does not depend on optim). */
+@SuppressWarnings("try") // no-grad scopes are opened and closed, never referenced
 class TrainingTest {
 
     /** As the contract's {@code SixPillars.LinearRegression}. */
