@@ -4,6 +4,8 @@ import dev.kiln.Device;
 import dev.kiln.Kiln;
 import dev.kiln.Tensor;
 import dev.kiln.data.DataLoader;
+import dev.kiln.data.Dataset;
+import dev.kiln.data.Subset;
 import dev.kiln.data.vision.FashionMNIST;
 import dev.kiln.data.vision.MNIST;
 import dev.kiln.data.vision.Transforms;
@@ -37,6 +39,22 @@ final class ImageClassification {
         @Option(names = "--workers", defaultValue = "0", description = "background loading threads (default: ${DEFAULT-VALUE})")
         int workers;
 
+        @Option(names = "--limit", description = "train and test on at most this many images of each split (quick runs)")
+        Long limit;
+
+        /** The split, cut to {@code --limit} images when given. */
+        Dataset<List<Tensor>> split(boolean train) {
+            MNIST full = load(train);
+            if (limit == null || limit >= full.size()) {
+                return full;
+            }
+            long[] first = new long[(int) (long) limit];
+            for (int i = 0; i < first.length; i++) {
+                first[i] = i;
+            }
+            return new Subset<>(full, first);
+        }
+
         MNIST load(boolean train) {
             boolean fashion = switch (dataset.toLowerCase(java.util.Locale.ROOT)) {
                 case "fashion", "fashion-mnist", "fashionmnist" -> true;
@@ -59,8 +77,8 @@ final class ImageClassification {
     /** Trains for {@code epochs}, measuring test accuracy after each; returns the last accuracy. */
     static double train(String name, Module model, Optimizer optimizer, DataOptions options, int epochs, Device device,
                         TrainingMonitor monitor) {
-        MNIST train = options.load(true);
-        MNIST test = options.load(false);
+        Dataset<List<Tensor>> train = options.split(true);
+        Dataset<List<Tensor>> test = options.split(false);
         DataLoader<List<Tensor>> trainLoader = DataLoader.builder(train).batchSize(options.batchSize).shuffle(true)
                 .numWorkers(options.workers).build();
         DataLoader<List<Tensor>> testLoader = DataLoader.builder(test).batchSize(1000).build();

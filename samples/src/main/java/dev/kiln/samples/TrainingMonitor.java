@@ -90,6 +90,7 @@ final class TrainingMonitor {
     void finish(Path folder, Map<String, Tensor> stateDict) throws IOException {
         Path plot = folder.resolve("curves.png");
         XYChart chart = new XYChartBuilder().width(800).height(500).title(name).xAxisTitle("epoch").yAxisTitle("value").build();
+        chart.getStyler().setYAxisDecimalPattern("0.000");
         double[] x = new double[losses.size()];
         for (int i = 0; i < x.length; i++) {
             x[i] = i + 1;
