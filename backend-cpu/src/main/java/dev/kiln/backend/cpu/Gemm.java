@@ -64,17 +64,44 @@ public final class Gemm {
     private Gemm() {
     }
 
-    /** Per-thread packing buffers for the float kernel, reused so each call allocates nothing. */
+    /**
+     * Per-thread packing buffers for the float kernel, reused so a call allocates nothing once
+     * the thread has seen its largest block (fresh pages cost about ten times reused ones here).
+     * They grow to the block sizes asked for, so threads that only do small products stay small.
+     */
     private static final class FloatWork {
-        final float[][] b = new float[KC][NC];
-        final float[][] c = new float[MR][NC];
-        final float[] a = new float[MR * KC];
+        float[][] b = new float[0][];
+        float[][] c = new float[0][];
+        float[] a = new float[0];
+        int width;
+
+        FloatWork ensure(int kc, int nc) {
+            if (kc > b.length || nc > width) {
+                // Grow to the full block size at once rather than step by step.
+                int w = Math.max(width, nc > WIDE ? NC : nc);
+                int depth = Math.max(b.length, kc > KC / 2 ? KC : kc);
+                b = new float[depth][w];
+                c = new float[MR][w];
+                a = new float[MR * depth];
+                width = w;
+            }
+            return this;
+        }
     }
 
-    /** Per-thread packing buffers for the double path. */
+    /** Per-thread packing buffers for the double path, grown the same way. */
     private static final class DoubleWork {
-        final double[][] b = new double[DKC][DNC];
-        final double[] c = new double[DNC];
+        double[][] b = new double[0][];
+        double[] c = new double[0];
+
+        DoubleWork ensure(int kc, int nc) {
+            if (kc > b.length || nc > c.length) {
+                int w = Math.max(c.length, nc);
+                b = new double[Math.max(b.length, kc)][w];
+                c = new double[w];
+            }
+            return this;
+        }
     }
 
     private static final ThreadLocal<FloatWork> FLOAT_WORK = ThreadLocal.withInitial(FloatWork::new);
@@ -316,7 +343,7 @@ public final class Gemm {
          * pack it into row arrays, then sweep MR-row tiles of A over it.
          */
         void run(int i0, int i1, int j0, int j1) {
-            FloatWork w = FLOAT_WORK.get();
+            FloatWork w = FLOAT_WORK.get().ensure(Math.min(KC, k), Math.min(NC, j1 - j0));
             float[][] bp = w.b;
             float[][] ct = w.c;
             float[] ap = w.a;
@@ -498,7 +525,7 @@ public final class Gemm {
                                    double[] a, int aOff, int ars, int acs,
                                    double[] b, int bOff, int brs, int bcs,
                                    double[] c, int cOff, int ldc, boolean accumulate) {
-        DoubleWork w = DOUBLE_WORK.get();
+        DoubleWork w = DOUBLE_WORK.get().ensure(Math.min(DKC, k), Math.min(DNC, j1 - j0));
         double[][] bp = w.b;
         double[] acc = w.c;
         for (int jc = j0; jc < j1; jc += DNC) {
