@@ -15,11 +15,14 @@ public final class ConcatDataset<T> implements BatchDataset<T> {
     /** {@code cumulative[k]} = total size of datasets {@code 0..k}. */
     private final long[] cumulative;
 
+    /** The datasets one after another. */
     @SafeVarargs
+    @SuppressWarnings("varargs") // the array is only read, through the list view
     public ConcatDataset(Dataset<? extends T>... datasets) {
         this(Arrays.asList(datasets));
     }
 
+    /** The datasets one after another. */
     public ConcatDataset(List<? extends Dataset<? extends T>> datasets) {
         if (datasets.isEmpty()) {
             throw new IllegalArgumentException("ConcatDataset: expected at least one dataset");

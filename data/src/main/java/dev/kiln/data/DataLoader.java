@@ -116,14 +116,17 @@ public final class DataLoader<B> implements Iterable<B> {
         return dataset;
     }
 
+    /** Items per batch (for a custom batch sampler, the builder's unused default of 1). */
     public int batchSize() {
         return batchSize;
     }
 
+    /** Background loading threads; 0 loads in the iterating thread. */
     public int numWorkers() {
         return numWorkers;
     }
 
+    /** Whether the last, incomplete batch of an epoch is left out. */
     public boolean dropLast() {
         return dropLast;
     }
@@ -173,6 +176,7 @@ public final class DataLoader<B> implements Iterable<B> {
     }
 
     /** Loads the batch at {@code indices}: batch {@code batchIndex} of the epoch with {@code epochSeed}. */
+    @SuppressWarnings("try") // the no-grad scope is used for its effect
     private Object load(long[] indices, long batchIndex, long epochSeed) {
         WorkerContext.enter(epochSeed, batchIndex);
         try (var noGrad = Kiln.noGrad()) {
@@ -362,6 +366,7 @@ public final class DataLoader<B> implements Iterable<B> {
         }
 
         /** The next batch, or null at the end of the stream. */
+        @SuppressWarnings("try")
         Object nextBatch() {
             long b = batchCount;
             WorkerContext.enter(epochSeed, b);

@@ -12,6 +12,10 @@ public class DataLoaderException extends RuntimeException {
     private final long index;
     private final long batchIndex;
 
+    /**
+     * @param index      the failing dataset index, or -1
+     * @param batchIndex the batch's index within its epoch, or -1
+     */
     public DataLoaderException(String message, Throwable cause, long index, long batchIndex) {
         super(message, cause);
         this.index = index;

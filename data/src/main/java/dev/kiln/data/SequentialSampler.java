@@ -8,6 +8,7 @@ public final class SequentialSampler implements Sampler {
 
     private final long n;
 
+    /** The indices of a dataset of {@code n} items, in order. */
     public SequentialSampler(long n) {
         if (n < 0) {
             throw new IllegalArgumentException("SequentialSampler: negative size " + n);

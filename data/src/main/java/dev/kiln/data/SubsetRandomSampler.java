@@ -18,6 +18,7 @@ public final class SubsetRandomSampler implements Sampler {
         this.generator = generator;
     }
 
+    /** Shuffles {@code indices} with the default generator each epoch. */
     public SubsetRandomSampler(long... indices) {
         this(indices, null);
     }

@@ -49,6 +49,7 @@ public final class WeightedRandomSampler implements Sampler {
         this.generator = generator;
     }
 
+    /** {@code numSamples} draws with replacement from the default generator. */
     public WeightedRandomSampler(double[] weights, long numSamples) {
         this(weights, numSamples, true, null);
     }

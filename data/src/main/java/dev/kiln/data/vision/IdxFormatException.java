@@ -14,11 +14,13 @@ public class IdxFormatException extends IOException {
 
     private final transient Path file;
 
+    /** A problem with {@code file}, described in a few words. */
     public IdxFormatException(Path file, String problem) {
         super(file + ": " + problem);
         this.file = file;
     }
 
+    /** A problem with {@code file} that {@code cause} revealed. */
     public IdxFormatException(Path file, String problem, Throwable cause) {
         super(file + ": " + problem, cause);
         this.file = file;

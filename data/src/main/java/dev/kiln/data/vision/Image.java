@@ -19,6 +19,7 @@ import java.util.Arrays;
  */
 public record Image(byte[] data, int height, int width, int channels) {
 
+    /** Checks the sizes against the data. */
     public Image {
         if (height <= 0 || width <= 0 || channels <= 0) {
             throw new IllegalArgumentException("Image: height, width and channels must be positive, got " + height
