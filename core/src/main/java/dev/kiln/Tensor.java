@@ -1996,6 +1996,43 @@ public final class Tensor implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Max pooling of an {@code [N, C, H, W]} input over the windows of {@code g} (padding counts as
+     * minus infinity); the gradient goes to each window's first maximum, as in PyTorch.
+     */
+    public Tensor maxPool2d(ConvGeometry g) {
+        if (rank() != 4 || size(2) != g.h() || size(3) != g.w()) {
+            throw new IllegalArgumentException("maxPool2d: expected an [N, C, " + g.h() + ", " + g.w() + "] input, got "
+                    + Shapes.str(layout.shape()));
+        }
+        if (g.outH() <= 0 || g.outW() <= 0) {
+            throw new IllegalArgumentException("maxPool2d: the window (" + g.kh() + ", " + g.kw() + ") does not fit the input "
+                    + Shapes.str(layout.shape()));
+        }
+        requireFloat("maxPool2d");
+        long[] outShape = {size(0), size(1), g.outH(), g.outW()};
+        Tensor values = empty(outShape, dtype, device());
+        Tensor argmax = empty(outShape, DType.INT64, device());
+        backend().maxPool2d(storage(), layout, g, values.storage(), values.layout, argmax.storage(), argmax.layout);
+        if (recording(this)) {
+            values.attach(node(OpKind.MAX_POOL2D, new Tensor[] {this}, argmax).attr(g));
+        }
+        return values;
+    }
+
+    /**
+     * The gradient of {@link #maxPool2d} given this tensor as the pooled output's gradient and the
+     * saved window argmax: an {@code [N, C, H, W]} tensor. Differentiable (for double backward).
+     */
+    public Tensor maxPool2dBackward(Tensor argmax, ConvGeometry g) {
+        Tensor out = empty(new long[] {size(0), size(1), g.h(), g.w()}, dtype, device());
+        backend().maxPool2dBackward(storage(), layout, argmax.storage(), argmax.layout, g, out.storage(), out.layout);
+        if (recording(this)) {
+            out.attach(node(OpKind.MAX_POOL2D_BACKWARD, new Tensor[] {this}, argmax).attr(g));
+        }
+        return out;
+    }
+
     // ---------------------------------------------------------------- joining and splitting
 
     /** Concatenates along {@code dim}; all tensors share every other size. */

@@ -142,6 +142,16 @@ final class Derivatives {
                 needs(node, 1) ? g.indexSelect(node.ints()[0], s[0]) : null};
             case IM2COL -> one(g.col2im((ConvGeometry) node.attr()));
             case COL2IM -> one(g.im2col((ConvGeometry) node.attr(), 0));
+            case MAX_POOL2D -> one(g.maxPool2dBackward(s[0], (ConvGeometry) node.attr()));
+            case MAX_POOL2D_BACKWARD -> {
+                // The backward scattered each window's gradient to its argmax; its adjoint reads it back.
+                ConvGeometry geo = (ConvGeometry) node.attr();
+                long[] shape = node.inputShape(0);
+                long planes = shape[0] * shape[1];
+                Tensor cols = g.reshape(planes, 1, geo.h(), geo.w()).im2col(geo, 0);
+                Tensor picked = cols.gather(1, s[0].reshape(planes, 1, geo.outH() * geo.outW()));
+                yield one(picked.reshape(shape));
+            }
             case CUSTOM -> custom(node, g);
         };
     }

@@ -123,6 +123,10 @@ public enum OpKind {
     IM2COL,
     /** input (cols); attr: {@link dev.kiln.spi.ConvGeometry}. */
     COL2IM,
+    /** input (x [N,C,H,W]); saved: (argmax within each window); attr: {@link dev.kiln.spi.ConvGeometry}. */
+    MAX_POOL2D,
+    /** input (grad of the pooled output); saved: (argmax); attr: {@link dev.kiln.spi.ConvGeometry}. */
+    MAX_POOL2D_BACKWARD,
 
     /** A user-defined function; attr: its {@link CustomBackward}. */
     CUSTOM

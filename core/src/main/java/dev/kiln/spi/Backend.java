@@ -114,6 +114,69 @@ public interface Backend {
      */
     void col2im(Storage src, Layout srcLayout, ConvGeometry geometry, Storage dst, Layout dstLayout);
 
+    /**
+     * Max pooling of {@code src} {@code [N, C, H, W]} into {@code values} {@code [N, C, outH, outW]},
+     * with {@code argmax} (int64, same shape) the position of each window's first maximum within the
+     * window ({@code ky * kw + kx}); padding counts as minus infinity and NaN wins. The default
+     * composes {@link #im2col}, an ARGMAX reduction and {@link #gather}; backends override it with a
+     * direct kernel.
+     */
+    default void maxPool2d(Storage src, Layout srcLayout, ConvGeometry g, Storage values, Layout valuesLayout,
+                           Storage argmax, Layout argmaxLayout) {
+        long planes = srcLayout.size(0) * srcLayout.size(1);
+        long kk = (long) g.kh() * g.kw();
+        long l = g.outH() * g.outW();
+        Storage dense = allocate(src.dtype(), srcLayout.numel());
+        copy(src, srcLayout, dense, Layout.contiguous(srcLayout.shape()));
+        Storage cols = allocate(src.dtype(), planes * kk * l);
+        Layout colsLayout = Layout.contiguous(planes, kk, l);
+        im2col(dense, Layout.contiguous(planes, 1, g.h(), g.w()), g, Double.NEGATIVE_INFINITY, cols, colsLayout);
+        Layout idx = new Layout(new long[] {planes, 1, l}, new long[] {l, l, 1}, 0);
+        Storage index = allocate(DType.INT64, planes * l);
+        reduce(ReduceOp.ARGMAX, cols, colsLayout, new int[] {1}, index, idx);
+        copy(index, idx, argmax, asPlanes(argmaxLayout, planes, l));
+        gather(1, cols, colsLayout, index, idx, values, asPlanes(valuesLayout, planes, l));
+        index.free();
+        cols.free();
+        dense.free();
+    }
+
+    /**
+     * The gradient of {@link #maxPool2d}: {@code dst} {@code [N, C, H, W]} (overwritten) receives
+     * each window's gradient at its argmax. The default scatters into columns and folds them with
+     * {@link #col2im}.
+     */
+    default void maxPool2dBackward(Storage grad, Layout gradLayout, Storage argmax, Layout argmaxLayout, ConvGeometry g,
+                                   Storage dst, Layout dstLayout) {
+        long planes = dstLayout.size(0) * dstLayout.size(1);
+        long kk = (long) g.kh() * g.kw();
+        long l = g.outH() * g.outW();
+        Storage cols = allocate(grad.dtype(), planes * kk * l);
+        Layout colsLayout = Layout.contiguous(planes, kk, l);
+        fill(cols, colsLayout, 0);
+        Storage index = allocate(DType.INT64, planes * l);
+        Storage g2 = allocate(grad.dtype(), planes * l);
+        Layout dense = Layout.contiguous(planes, 1, l);
+        copy(argmax, asPlanes(argmaxLayout, planes, l), index, dense);
+        copy(grad, asPlanes(gradLayout, planes, l), g2, dense);
+        scatter(1, true, index, dense, g2, dense, cols, colsLayout);
+        Storage out = allocate(grad.dtype(), planes * g.h() * g.w());
+        col2im(cols, colsLayout, g, out, Layout.contiguous(planes, 1, g.h(), g.w()));
+        copy(out, Layout.contiguous(dstLayout.shape()), dst, dstLayout);
+        out.free();
+        g2.free();
+        index.free();
+        cols.free();
+    }
+
+    /** A {@code [N, C, oh, ow]} layout seen as {@code [N*C, 1, oh*ow]}; it must be contiguous. */
+    private static Layout asPlanes(Layout l, long planes, long perPlane) {
+        if (!l.isContiguous()) {
+            throw new IllegalArgumentException("maxPool2d: expected a contiguous layout, got " + l);
+        }
+        return new Layout(new long[] {planes, 1, perPlane}, new long[] {perPlane, perPlane, 1}, l.offset());
+    }
+
     /** Waits until queued work is done. A no-op on synchronous backends. */
     default void synchronize() {
     }

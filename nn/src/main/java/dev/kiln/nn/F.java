@@ -243,11 +243,14 @@ public final class F {
         Tensor cols = x.im2col(g, 0);
         Tensor out;
         if (groups == 1) {
-            out = weight.reshape(o, k).matmul(cols);
+            // One GEMM over the whole batch, [O, K] @ [K, N*L], rather than N small ones: the products
+            // (and their gradients, which get the batch as a long inner dimension) run at full speed.
+            Tensor wide = cols.permute(1, 0, 2).reshape(k, n * l);
+            out = weight.reshape(o, k).matmul(wide).view(o, n, l).permute(1, 0, 2);
         } else {
             out = weight.reshape(groups, o / groups, k).matmul(cols.view(n, groups, k, l)).reshape(n, o, l);
         }
-        out = out.view(n, o, g.outH(), g.outW());
+        out = out.reshape(n, o, g.outH(), g.outW());
         if (bias != null) {
             out = out.add(bias.view(1, o, 1, 1));
         }
@@ -377,7 +380,13 @@ public final class F {
         int[] p = pair(op, "padding", padding);
         int[] d = pair(op, "dilation", dilation);
         checkPoolPadding(op, k, p);
-        return pool(op, input, k, s, p, d, (cols, g) -> cols.max(1).values());
+        boolean unbatched = input.dim() == 3;
+        Tensor x = unbatched ? input.unsqueeze(0) : input;
+        if (x.dim() != 4) {
+            throw new IllegalArgumentException(op + ": expected a [N, C, H, W] or [C, H, W] input, got " + Shapes.str(input.shape()));
+        }
+        Tensor out = x.maxPool2d(geometry(op, x, k[0], k[1], s, p, d));
+        return unbatched ? out.squeeze(0) : out;
     }
 
     private static void checkPoolPadding(String op, int[] k, int[] p) {
@@ -402,8 +411,7 @@ public final class F {
         long c = x.size(1);
         Tensor planes = x.reshape(n * c, 1, x.size(2), x.size(3));
         ConvGeometry g = geometry(op, planes, k[0], k[1], s, p, d);
-        double pad = op.equals("maxPool2d") ? Double.NEGATIVE_INFINITY : 0;
-        Tensor out = reduce.apply(planes.im2col(g, pad), g).view(n, c, g.outH(), g.outW());
+        Tensor out = reduce.apply(planes.im2col(g, 0), g).view(n, c, g.outH(), g.outW());
         return unbatched ? out.squeeze(0) : out;
     }
 

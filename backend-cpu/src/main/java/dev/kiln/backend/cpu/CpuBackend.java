@@ -188,6 +188,18 @@ final class CpuBackend implements Backend {
     }
 
     @Override
+    public void maxPool2d(Storage src, Layout srcLayout, ConvGeometry g, Storage values, Layout valuesLayout,
+                          Storage argmax, Layout argmaxLayout) {
+        Pooling.maxPool2d(cpu(src), srcLayout, g, cpu(values), valuesLayout, cpu(argmax), argmaxLayout);
+    }
+
+    @Override
+    public void maxPool2dBackward(Storage grad, Layout gradLayout, Storage argmax, Layout argmaxLayout, ConvGeometry g,
+                                  Storage dst, Layout dstLayout) {
+        Pooling.maxPool2dBackward(cpu(grad), gradLayout, cpu(argmax), argmaxLayout, g, cpu(dst), dstLayout);
+    }
+
+    @Override
     public void col2im(Storage src, Layout srcLayout, ConvGeometry geometry, Storage dst, Layout dstLayout) {
         Convolution.col2im(cpu(src), srcLayout, geometry, cpu(dst), dstLayout);
     }
