@@ -12,12 +12,13 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * Runs {@code tools/fixtures/interop.py} with Debian's {@code /usr/bin/python3} and PyTorch. Tests
- * that need it skip, printing why, when the interpreter or torch is missing.
+ * Runs {@code tools/fixtures/interop.py} with Debian's {@code /usr/bin/python3} (or the interpreter
+ * named by the system property {@code kiln.python}) and PyTorch. Tests that need it skip, printing
+ * why, when the interpreter or torch is missing.
  */
 final class PythonTorch {
 
-    static final Path PYTHON = Path.of("/usr/bin/python3");
+    static final Path PYTHON = Path.of(System.getProperty("kiln.python", "/usr/bin/python3"));
     private static String unavailable; // null: not probed yet; "": available
     private static Path script;
 
@@ -51,7 +52,9 @@ final class PythonTorch {
         }
         try {
             Result r = exec(List.of(PYTHON.toString(), "-c", "import torch"), 120);
-            return r.exit() == 0 ? "" : PYTHON + " cannot import torch (apt-get install python3-torch): " + r.output().strip();
+            String[] lines = r.output().strip().split("\n");
+            return r.exit() == 0 ? "" : PYTHON + " cannot import torch (apt-get install python3-torch): "
+                    + lines[lines.length - 1];
         } catch (Exception e) {
             return PYTHON + " could not run: " + e;
         }
