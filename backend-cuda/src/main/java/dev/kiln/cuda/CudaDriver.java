@@ -1,0 +1,87 @@
+package dev.kiln.cuda;
+
+import dev.kiln.kernels.KernelArgs;
+
+import java.nio.ByteBuffer;
+
+/**
+ * Every call the backend makes into CUDA, in one thin interface. {@link JCudaDriver} implements it
+ * over JCuda and cuBLAS; {@link EmulatedDriver} over the kernels module's emulated device, so the
+ * rest of the backend (argument marshalling, launch configuration, the cuBLAS mapping, the
+ * allocator) runs in CI without a GPU.
+ *
+ * <p>Device pointers are plain {@code long} addresses. Each method acts on one device, chosen by
+ * its ordinal; an implementation makes that device's context current itself. Work is queued on
+ * one stream per device: host-to-device copies and launches return when queued, device-to-host
+ * copies return when the data is on the host.
+ */
+interface CudaDriver {
+
+    /** A short name for logs and the doctor: {@code "JCuda 12.6.0"}, {@code "emulated"}. */
+    String name();
+
+    /** The driver's CUDA version as {@code 1000 * major + 10 * minor} (12040 for 12.4). */
+    int driverVersion();
+
+    /** Number of devices. */
+    int deviceCount();
+
+    /** Name, compute capability and memory of a device. */
+    DeviceProperties properties(int device);
+
+    /**
+     * Allocates {@code bytes} of device memory.
+     *
+     * @return the address, or 0 when the device is out of memory (any other failure throws)
+     */
+    long malloc(int device, long bytes);
+
+    /** Frees an address returned by {@link #malloc}; waits for queued work first. */
+    void free(int device, long ptr);
+
+    /** Free and total bytes of the device, as {@code cuMemGetInfo} reports them. */
+    long[] memoryInfo(int device);
+
+    /** Copies {@code bytes} from the host buffer's position to {@code dst}. */
+    void copyToDevice(int device, long dst, ByteBuffer src, long bytes);
+
+    /** Copies {@code bytes} from {@code src} to the host buffer's position, waiting for queued work. */
+    void copyToHost(int device, ByteBuffer dst, long src, long bytes);
+
+    /** Device-to-device copy. */
+    void copyOnDevice(int device, long dst, long src, long bytes);
+
+    /**
+     * Launches kernel {@code name} on a one-dimensional grid. The first use of a name loads its
+     * module (fatbin, else runtime compilation).
+     *
+     * @throws CudaException when there is no such kernel, its parameters do not match, or the launch fails
+     */
+    void launch(int device, String name, int gridX, int blockX, KernelArgs args);
+
+    /**
+     * Column-major strided batched GEMM with cuBLAS's semantics:
+     * {@code C[i] = op(A[i]) op(B[i])} for float32 ({@code doublePrecision} false) or float64.
+     */
+    void gemm(int device, boolean doublePrecision, boolean transA, boolean transB, int m, int n, int k,
+              long a, int lda, long strideA, long b, int ldb, long strideB, long c, int ldc, long strideC, int batch);
+
+    /** Waits until the device's stream has finished its work. */
+    void synchronize(int device);
+
+    /**
+     * Loads the kernels on a device if not done yet and says which image runs ("shipped fatbin",
+     * "NVRTC, compiled for sm_86", "emulator"), for the doctor.
+     *
+     * @throws CudaException when no image can run on the device, saying what to install
+     */
+    String kernelPath(int device);
+
+    /** Name, compute capability (major, minor) and total memory of a device. */
+    record DeviceProperties(String name, int major, int minor, long totalMemory) {
+        /** {@code "8.6"}. */
+        public String computeCapability() {
+            return major + "." + minor;
+        }
+    }
+}
