@@ -504,6 +504,12 @@ final class Elementwise {
 
     /** Dedicated float32 loops for the arithmetic that dominates training. */
     private static boolean floatFastPath(BinaryOp op, Strided it, float[] x, int as, float[] y, int bs, float[] o, int os) {
+        if (it.rows == 1 && as == 1 && os == 1 && it.offsets[0] == 0 && it.offsets[2] == 0
+                && (bs == 0 || (bs == 1 && it.offsets[1] == 0))
+                && (op == BinaryOp.ADD || op == BinaryOp.SUB || op == BinaryOp.MUL || op == BinaryOp.DIV)) {
+            unitStride(op, x, y, bs == 0 ? (int) it.offsets[1] : -1, o, it.inner);
+            return true;
+        }
         switch (op) {
             case ADD -> it.forEachRow((st, n) -> {
                 for (int j = 0, p = st[0], q = st[1], r = st[2]; j < n; j++, p += as, q += bs, r += os) {
@@ -530,6 +536,63 @@ final class Elementwise {
             }
         }
         return true;
+    }
+
+    /**
+     * Whole contiguous operands from index 0, the second possibly a scalar at {@code scalarAt}
+     * (else -1): loops indexed by the induction variable alone, which the JIT vectorises. The
+     * strided loops cannot be, and neither can loops with start offsets, as C2 cannot then rule out
+     * an overlap between input and output.
+     */
+    private static void unitStride(BinaryOp op, float[] x, float[] y, int scalarAt, float[] o, int n) {
+        if (scalarAt >= 0) {
+            float s = y[scalarAt];
+            switch (op) {
+                case ADD -> {
+                    for (int j = 0; j < n; j++) {
+                        o[j] = x[j] + s;
+                    }
+                }
+                case SUB -> {
+                    for (int j = 0; j < n; j++) {
+                        o[j] = x[j] - s;
+                    }
+                }
+                case MUL -> {
+                    for (int j = 0; j < n; j++) {
+                        o[j] = x[j] * s;
+                    }
+                }
+                default -> {
+                    for (int j = 0; j < n; j++) {
+                        o[j] = x[j] / s;
+                    }
+                }
+            }
+            return;
+        }
+        switch (op) {
+            case ADD -> {
+                for (int j = 0; j < n; j++) {
+                    o[j] = x[j] + y[j];
+                }
+            }
+            case SUB -> {
+                for (int j = 0; j < n; j++) {
+                    o[j] = x[j] - y[j];
+                }
+            }
+            case MUL -> {
+                for (int j = 0; j < n; j++) {
+                    o[j] = x[j] * y[j];
+                }
+            }
+            default -> {
+                for (int j = 0; j < n; j++) {
+                    o[j] = x[j] / y[j];
+                }
+            }
+        }
     }
 
     private static boolean floatCompareFastPath(BinaryOp op, Strided it, float[] x, int as, float[] y, int bs,
