@@ -385,9 +385,9 @@ class DataLoaderTest {
                 () -> DataLoader.builder(numbers).batchSize(2).build().iterator().next());
         assertTrue(e.getMessage().contains("Collate::numbers"), e.getMessage());
         DataLoader<Tensor> ok = DataLoader.builder(numbers).batchSize(2).collate(Collate::numbers).build();
-        assertArrayEquals(new long[] {20, 30}, new ArrayList<Tensor>() {{
-                ok.forEach(this::add);
-            }}.get(1).toLongArray());
+        List<Tensor> batches = new ArrayList<>();
+        ok.forEach(batches::add);
+        assertArrayEquals(new long[] {20, 30}, batches.get(1).toLongArray());
     }
 
     /** Items 0..n-1, optionally failing at one. */
