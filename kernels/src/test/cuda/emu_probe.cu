@@ -121,3 +121,12 @@ extern "C" __global__ void probe_coords(int* out) {
   out[bx * nt + tx] = bx * 1000 + tx;
 }
 KILN_EXPORT(probe_coords)
+
+// Reads shared memory before this block wrote it, then writes it: the emulator must have
+// filled it with 0xFF at the block's start, whatever an earlier block or launch left there.
+extern "C" __global__ void probe_shared_poison(unsigned* out) {
+  __shared__ unsigned s[64];
+  out[blockIdx.x * blockDim.x + threadIdx.x] = s[threadIdx.x];
+  s[threadIdx.x] = 0x1234u;
+}
+KILN_EXPORT(probe_shared_poison)

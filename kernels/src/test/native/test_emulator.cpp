@@ -84,6 +84,17 @@ KT_TEST(missing_barrier_shows_up_under_some_schedule) {
   KT_CHECK(wrong > 0, "the tree sum without barriers gave the right answer under every schedule");
 }
 
+KT_TEST(shared_memory_is_poisoned_at_every_block_start) {
+  KT_REQUIRE(kiln_emu_shared_poison_bytes() >= 64 * sizeof(unsigned), "shared-memory poisoning is off (%llu bytes)",
+             (unsigned long long)kiln_emu_shared_poison_bytes());
+  Buf<unsigned> out(4 * 64);
+  for (int launch = 0; launch < 2; ++launch) {
+    KT_REQUIRE(launch_cfg("probe_shared_poison", 4, 64, out.p) == 0, "%s", kiln_emu_last_error());
+    auto got = out.get();
+    for (size_t i = 0; i < got.size(); ++i) KT_CHECK(got[i] == 0xFFFFFFFFu, "launch %d thread %zu read 0x%x", launch, i, got[i]);
+  }
+}
+
 KT_TEST(broken_kernels_are_reported) {
   Buf<int> out(64 * 9);
   expect_error(KILN_EMU_ERROR_LAUNCH_FAILED, {"__shfl_down_sync", "emu_probe.cu:", "has exited"},

@@ -89,6 +89,9 @@ KILN_EMU_API uint64_t kiln_emu_schedule_seed(void);
 /* Worker threads that run blocks (1 = the calling thread only). */
 KILN_EMU_API void kiln_emu_set_workers(int workers);
 KILN_EMU_API int kiln_emu_workers(void);
+/* Bytes of __shared__ variables poisoned at the start of every block (0: poisoning is off
+ * because the link did not place them between the markers). */
+KILN_EMU_API uint64_t kiln_emu_shared_poison_bytes(void);
 
 /* Column-major GEMM with cuBLAS's semantics and argument checks:
  * C = alpha * op(A) * op(B) + beta * C; C is not read when beta == 0. */

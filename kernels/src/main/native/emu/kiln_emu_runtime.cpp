@@ -42,9 +42,23 @@ extern "C" void kiln_emu_switch(void** from, void* to);
 extern "C" void kiln_emu_fiber_start();
 #endif
 
+extern "C" __thread char kiln_emu_shared_begin;
+extern "C" __thread char kiln_emu_shared_end;
+
 namespace kiln_emu {
 
 thread_local const Coords* tls_coords = nullptr;
+
+// The calling thread's copy of the kernels' __shared__ variables (see kiln_emu_shared_begin.cpp),
+// or an empty range when the markers did not end up around them.
+static void shared_range(char** begin, size_t* size) {
+  // addresses, not pointers into the marker objects: the range lies between them
+  const uintptr_t b = reinterpret_cast<uintptr_t>(&kiln_emu_shared_begin) + 1;
+  const uintptr_t e = reinterpret_cast<uintptr_t>(&kiln_emu_shared_end);
+  const bool sane = e > b && e - b < (64u << 20);
+  *begin = sane ? reinterpret_cast<char*>(b) : nullptr;
+  *size = sane ? e - b : 0;
+}
 
 // ---- registry --------------------------------------------------------------------------
 
@@ -417,6 +431,13 @@ void BlockRunner::run_block(uint64_t b) {
     if (f.stack_lo) give_back_stack(f);
   }
   exited = 0;
+  // Shared memory starts out uninitialized on a GPU: 0xFF bytes read as NaN or -1, so a thread
+  // that reads before a barrier what another thread writes after it sees garbage, whatever an
+  // earlier block left there.
+  char* shared;
+  size_t shared_size;
+  shared_range(&shared, &shared_size);
+  if (shared_size) memset(shared, 0xFF, shared_size);
   for (unsigned i = 0; i < nthreads; ++i) {
     Fiber& f = fibers[i];
     f.coords.tid = uint3{i % bd.x, (i / bd.x) % bd.y, i / (bd.x * bd.y)};
@@ -799,6 +820,13 @@ KILN_EMU_API uint64_t kiln_emu_schedule_seed(void) {
 KILN_EMU_API void kiln_emu_set_workers(int workers) {
   init_config_from_env();
   g_workers = workers < 1 ? 1 : workers;
+}
+
+KILN_EMU_API uint64_t kiln_emu_shared_poison_bytes(void) {
+  char* b;
+  size_t n;
+  shared_range(&b, &n);
+  return n;
 }
 
 KILN_EMU_API int kiln_emu_workers(void) {
