@@ -121,7 +121,8 @@ public final class Cuda {
                 } catch (RuntimeException | LinkageError e) {
                     path = "unusable: " + e.getMessage();
                 }
-                devices.add(new DeviceReport(i, p.name(), p.computeCapability(), p.totalMemory(), mem[0], path));
+                String cc = p.major() == 0 ? "none (emulated)" : p.computeCapability();
+                devices.add(new DeviceReport(i, p.name(), cc, p.totalMemory(), mem[0], path));
             } catch (RuntimeException | LinkageError e) {
                 devices.add(new DeviceReport(i, "error: " + e.getMessage(), "?", 0, 0, "?"));
             }
