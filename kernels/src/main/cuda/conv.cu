@@ -9,10 +9,11 @@
 //   im[ni, ci, y*sh - ph + i*dh, x*sw - pw + j*dw], or pad_value outside the image.
 // kiln_col2im_<dt>(im, col, same sizes): im = the sum of every col entry that im2col would have
 //   read from that pixel (the adjoint of im2col).
-// kiln_maxpool2d_fwd_<dt>(out, indices, in, n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-//   indices (int64) is the argmax's offset y*w + x inside its plane; the first maximum wins,
-//   a NaN always wins (as in PyTorch); a window with no pixel gives -inf and index -1.
-// kiln_maxpool2d_bwd_<dt>(grad_in, grad_out, indices, same sizes)
+// kiln_maxpool2d_fwd_<dt>(out, argmax, in, n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+//   argmax (int64) is the maximum's position in its window, ky*kw + kx, as Backend.maxPool2d
+//   defines it: padding counts as -inf, the first maximum wins and so does the first NaN.
+// kiln_maxpool2d_bwd_<dt>(grad_in, grad_out, argmax, same sizes): grad_in (overwritten) gets each
+//   window's gradient at its argmax; an argmax in the padding contributes nothing.
 // kiln_avgpool2d_fwd_<dt>(out, in, n, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow,
 //                         count_include_pad, divisor_override)   (divisor_override 0 = none)
 // kiln_avgpool2d_bwd_<dt>(grad_in, grad_out, same sizes)
@@ -63,35 +64,33 @@ __device__ void kiln_col2im_impl(T* im, const T* col, KILN_CONV_SIZES) {
 }
 
 template <class T>
-__device__ void kiln_maxpool_fwd_impl(T* out, long long* indices, const T* in, KILN_CONV_SIZES) {
+__device__ void kiln_maxpool_fwd_impl(T* out, long long* argmax, const T* in, KILN_CONV_SIZES) {
   KILN_GRID_STRIDE_LOOP(idx, N * C * OH * OW) {
     const long long ox = idx % OW, oy = (idx / OW) % OH, plane = idx / (OW * OH);
     const T* p = in + plane * H * W;
-    T best = KilnLimits<T>::lowest();
+    T best = (T)0;
     long long bi = -1;
     for (long long i = 0; i < KH; ++i) {
       const long long y = oy * SH - PH + i * DH;
-      if (y < 0 || y >= H) continue;
       for (long long j = 0; j < KW; ++j) {
         const long long x = ox * SW - PW + j * DW;
-        if (x < 0 || x >= W) continue;
-        const T v = p[y * W + x];
-        if (bi < 0 || v > best || kiln_isnan(v)) {
+        const T v = (y >= 0 && y < H && x >= 0 && x < W) ? p[y * W + x] : KilnLimits<T>::lowest();
+        const bool vn = kiln_isnan(v), bn = kiln_isnan(best);
+        if (bi < 0 || (vn && !bn) || (!vn && !bn && v > best)) {
           best = v;
-          bi = y * W + x;
+          bi = i * KW + j;
         }
       }
     }
     out[idx] = best;
-    indices[idx] = bi;
+    argmax[idx] = bi;
   }
 }
 
 template <class T>
-__device__ void kiln_maxpool_bwd_impl(T* grad_in, const T* grad_out, const long long* indices, KILN_CONV_SIZES) {
+__device__ void kiln_maxpool_bwd_impl(T* grad_in, const T* grad_out, const long long* argmax, KILN_CONV_SIZES) {
   KILN_GRID_STRIDE_LOOP(idx, N * C * H * W) {
     const long long x = idx % W, y = (idx / W) % H, plane = idx / (W * H);
-    const long long me = y * W + x;
     const long long base = plane * OH * OW;
     T sum = (T)0;
     for (long long i = 0; i < KH; ++i) {
@@ -101,7 +100,7 @@ __device__ void kiln_maxpool_bwd_impl(T* grad_in, const T* grad_out, const long 
         const long long ox = kiln_tap_source(x, j, SW, PW, DW, OW);
         if (ox < 0) continue;
         const long long o = base + oy * OW + ox;
-        if (indices[o] == me) sum += grad_out[o];
+        if (argmax[o] == i * KW + j) sum += grad_out[o];
       }
     }
     grad_in[idx] = sum;
@@ -182,14 +181,14 @@ __device__ void kiln_avgpool_bwd_impl(T* grad_in, const T* grad_out, KILN_AVG_SI
     kiln_col2im_impl<T>(im, col, KILN_CONV_ARGS);                                                    \
   }                                                                                                  \
   KILN_EXPORT(kiln_col2im_##SUF)                                                                     \
-  extern "C" __global__ void kiln_maxpool2d_fwd_##SUF(T* out, long long* indices, const T* in,       \
+  extern "C" __global__ void kiln_maxpool2d_fwd_##SUF(T* out, long long* argmax, const T* in,        \
                                                       KILN_CONV_SIZES) {                             \
-    kiln_maxpool_fwd_impl<T>(out, indices, in, KILN_CONV_ARGS);                                      \
+    kiln_maxpool_fwd_impl<T>(out, argmax, in, KILN_CONV_ARGS);                                       \
   }                                                                                                  \
   KILN_EXPORT(kiln_maxpool2d_fwd_##SUF)                                                              \
   extern "C" __global__ void kiln_maxpool2d_bwd_##SUF(T* grad_in, const T* grad_out,                 \
-                                                      const long long* indices, KILN_CONV_SIZES) {   \
-    kiln_maxpool_bwd_impl<T>(grad_in, grad_out, indices, KILN_CONV_ARGS);                            \
+                                                      const long long* argmax, KILN_CONV_SIZES) {    \
+    kiln_maxpool_bwd_impl<T>(grad_in, grad_out, argmax, KILN_CONV_ARGS);                             \
   }                                                                                                  \
   KILN_EXPORT(kiln_maxpool2d_bwd_##SUF)                                                              \
   extern "C" __global__ void kiln_avgpool2d_fwd_##SUF(T* out, const T* in, KILN_AVG_SIZES) {         \

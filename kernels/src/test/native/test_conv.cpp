@@ -74,6 +74,8 @@ void run_pools(const Conv& k, bool ceil_mode, const char* suf) {
   std::vector<T> in = cast_vec<T>(uniform(k.n * k.c * k.h * k.w, -3, 3));
   for (size_t i = 0; i < in.size(); i += 5) in[i] = (T)1.25;  // ties
   if (in.size() > 11) in[11] = NAN;
+  if (in.size() > 13) in[13] = NAN;   // two NaNs may share a window: the first wins
+  if (in.size() > 40) in[40] = -INFINITY;
   Buf<T> din(in), out(k.n * k.c * OH * OW), gin(in.size());
   Buf<long long> idx(k.n * k.c * OH * OW);
   std::string name = strf("kiln_maxpool2d_fwd_%s", suf);
@@ -85,21 +87,25 @@ void run_pools(const Conv& k, bool ceil_mode, const char* suf) {
   for (long long p = 0; p < k.n * k.c; ++p)
     for (long long y = 0; y < OH; ++y)
       for (long long x = 0; x < OW; ++x) {
-        long long bi = -1;
-        T best = -INFINITY;
+        // Backend.maxPool2d: the window as im2col with -inf padding, then the first maximum,
+        // a NaN beating every number and the first NaN winning
+        std::vector<T> window;
         for (long long i = 0; i < k.kh; ++i)
           for (long long j = 0; j < k.kw; ++j) {
             const long long iy = y * k.sh - k.ph + i * k.dh, ix = x * k.sw - k.pw + j * k.dw;
-            if (iy < 0 || iy >= k.h || ix < 0 || ix >= k.w) continue;
-            const T v = in[p * k.h * k.w + iy * k.w + ix];
-            if (bi < 0 || v > best || std::isnan((double)v)) {
-              best = v;
-              bi = iy * k.w + ix;
-            }
+            const bool inside = iy >= 0 && iy < k.h && ix >= 0 && ix < k.w;
+            window.push_back(inside ? in[p * k.h * k.w + iy * k.w + ix] : (T)-INFINITY);
           }
+        long long bi = 0;
+        for (size_t w = 1; w < window.size(); ++w) {
+          if (std::isnan((double)window[bi])) break;
+          if (std::isnan((double)window[w]) || window[w] > window[bi]) bi = static_cast<long long>(w);
+        }
+        const T best = window[bi];
         const long long o = (p * OH + y) * OW + x;
         KT_CHECK(gi[o] == bi && close(got[o], best, 0, 0), "%s out %lld: (%g, %lld) want (%g, %lld)", name.c_str(), o, (double)got[o], gi[o], (double)best, bi);
-        if (bi >= 0) want_grad[p * k.h * k.w + bi] += gout[o];
+        const long long iy = y * k.sh - k.ph + (bi / k.kw) * k.dh, ix = x * k.sw - k.pw + (bi % k.kw) * k.dw;
+        if (iy >= 0 && iy < k.h && ix >= 0 && ix < k.w) want_grad[p * k.h * k.w + iy * k.w + ix] += gout[o];
       }
   Buf<T> dgout(gout);
   name = strf("kiln_maxpool2d_bwd_%s", suf);
