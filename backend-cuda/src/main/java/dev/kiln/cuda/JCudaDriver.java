@@ -102,7 +102,15 @@ final class JCudaDriver implements CudaDriver {
             throw new CudaUnavailableException("cuBLAS could not be loaded: install the CUDA 12 libraries so that libcublas.so.12 is on "
                     + "the library path (" + concise(e) + ")");
         }
-        return new JCudaDriver(version[0], count[0]);
+        JCudaDriver driver = new JCudaDriver(version[0], count[0]);
+        try {
+            // Loads (and keeps) the kernels on the first device: a driver that can run neither the
+            // shipped fatbin nor runtime-compiled kernels makes CUDA unusable, so say so now.
+            driver.kernelPath(0);
+        } catch (CudaException e) {
+            throw new CudaUnavailableException(e.getMessage());
+        }
+        return driver;
     }
 
     /**

@@ -88,9 +88,10 @@ final class KernelModules {
             LOG.info("CUDA kernels: {}", path);
             return m;
         } catch (RuntimeException | LinkageError e) {
+            String why = e instanceof LinkageError l ? "the NVRTC library could not be loaded: " + JCudaDriver.concise(l) : e.getMessage();
             throw new CudaException("Kiln's CUDA kernels cannot run on " + device.name() + " (compute capability "
                     + device.computeCapability() + ") with this NVIDIA driver (CUDA " + JCudaDriver.versionString(driverVersion)
-                    + "): " + fatbinProblem + ", and compiling them at run time with NVRTC failed (" + e.getMessage()
+                    + "): " + fatbinProblem + ", and compiling them at run time with NVRTC failed (" + why
                     + "). Install NVIDIA driver 580 or newer, which runs the shipped kernels, or the CUDA 12 runtime compiler "
                     + "(libnvrtc.so.12, e.g. the nvidia-cuda-nvrtc-cu12 package) so that Kiln can compile them for this GPU.", e);
         }

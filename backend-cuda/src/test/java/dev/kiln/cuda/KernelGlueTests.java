@@ -5,7 +5,6 @@ import dev.kiln.Device;
 import dev.kiln.Kiln;
 import dev.kiln.Tensor;
 import dev.kiln.conformance.TensorAssertions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
@@ -17,18 +16,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The backend's glue on the emulated device, beyond the conformance table: the cuBLAS mapping for
+ * The backend's glue on {@code cuda:0}, beyond the conformance table: the cuBLAS mapping for
  * every operand layout, random numbers identical to the CPU's, dtypes without kernels of their
  * own, host copies of strided views, convolution helpers and index checks.
  */
-class EmulatedKernelsTest {
+abstract class KernelGlueTests {
 
-    private static final Device D = EmulatedCuda.MAIN;
-
-    @BeforeAll
-    static void emulator() {
-        EmulatedCuda.assume();
-    }
+    private static final Device D = Device.cuda(0);
 
     private static void assertSame(Tensor cpu, Tensor cuda) {
         assertEquals(D, cuda.device());
