@@ -59,6 +59,6 @@ mkdir -p "$res/linux-$arch"
 cp "$out/libkiln_emu.so" "$res/linux-$arch/"
 if [ -f "$out/fake/libcuda.so.1" ]; then
   mkdir -p "$res/linux-$arch/fake"
-  cp "$out/fake/libcuda.so.1" "$out/fake/libcublas.so.12" "$res/linux-$arch/fake/"
+  cp "$out/fake/libcuda.so.1" "$out/fake/libcublas.so.12" "$out/fake/libnvrtc.so.12" "$res/linux-$arch/fake/"
 fi
 status emulator "available"

@@ -15,7 +15,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The real JCuda and JCublas classes over the fake libcuda.so.1 and libcublas.so.12, in a child
+ * The real JCuda, JCublas and JNvrtc classes over the fake libcuda.so.1, libcublas.so.12 and
+ * libnvrtc.so.12, in a child
  * JVM whose LD_LIBRARY_PATH points at them (the dynamic linker reads it only at start-up).
  */
 class FakeCudaLibrariesTest {
@@ -24,7 +25,8 @@ class FakeCudaLibrariesTest {
     @ValueSource(strings = {"modern", "old-driver"})
     void jcudaRunsOnTheFakeDriver(String mode) throws Exception {
         Path fake = Paths.get(System.getProperty("kiln.kernels.native.dir", "target/native"), "fake");
-        Assumptions.assumeTrue(Files.exists(fake.resolve("libcuda.so.1")) && Files.exists(fake.resolve("libcublas.so.12")),
+        Assumptions.assumeTrue(Files.exists(fake.resolve("libcuda.so.1")) && Files.exists(fake.resolve("libcublas.so.12"))
+                        && Files.exists(fake.resolve("libnvrtc.so.12")),
                 () -> "skipped: the fake CUDA libraries were not built (" + EmulatorLibrary.buildStatus() + ")");
         String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         Path java = Paths.get(System.getProperty("java.home"), "bin", "java");

@@ -32,11 +32,15 @@ import jcuda.jcublas.JCublas2;
 import jcuda.jcublas.cublasHandle;
 import jcuda.jcublas.cublasOperation;
 import jcuda.jcublas.cublasStatus;
+import jcuda.nvrtc.JNvrtc;
+import jcuda.nvrtc.nvrtcProgram;
+import jcuda.nvrtc.nvrtcResult;
 
 /**
  * Runs in a child JVM whose LD_LIBRARY_PATH holds the fake libcuda.so.1 and libcublas.so.12:
  * drives them through the real JCuda classes and prints one line per check, "FAIL ..." on a
- * failure. Argument: "modern" (driver 13.0: the fatbin loads) or "old-driver" (12.6: it does not).
+ * failure. Argument: "modern" (driver 13.0: the fatbin loads) or "old-driver" (12.6: it does not, and the
+ * sources are compiled with the fake NVRTC instead).
  */
 public final class FakeCudaProbe {
 
@@ -47,6 +51,30 @@ public final class FakeCudaProbe {
         if (!ok) {
             failures++;
         }
+    }
+
+    /** Compiles the shipped sources as the CUDA backend does; null (and the log printed) on failure. */
+    private static byte[] nvrtcCubin(String arch, java.util.Map<String, String> headers) {
+        String[] names = headers.keySet().toArray(new String[0]);
+        String[] texts = headers.values().toArray(new String[0]);
+        nvrtcProgram program = new nvrtcProgram();
+        JNvrtc.nvrtcCreateProgram(program, KernelSources.read(KernelSources.MAIN), KernelSources.MAIN, names.length,
+                texts, names);
+        String[] options = {"--gpu-architecture=" + arch, "--std=c++17", "-default-device"};
+        int r = JNvrtc.nvrtcCompileProgram(program, options.length, options);
+        String[] log = new String[1];
+        JNvrtc.nvrtcGetProgramLog(program, log);
+        if (r != nvrtcResult.NVRTC_SUCCESS) {
+            System.out.println("nvrtc: " + nvrtcResult.stringFor(r) + ": " + log[0].trim());
+            JNvrtc.nvrtcDestroyProgram(program);
+            return null;
+        }
+        long[] size = new long[1];
+        JNvrtc.nvrtcGetCUBINSize(program, size);
+        byte[] cubin = new byte[(int) size[0]];
+        JNvrtc.nvrtcGetCUBIN(program, cubin);
+        JNvrtc.nvrtcDestroyProgram(program);
+        return cubin;
     }
 
     public static void main(String[] args) {
@@ -93,6 +121,17 @@ public final class FakeCudaProbe {
             check(mode.equals("modern") ? rc == CUresult.CUDA_SUCCESS : rc == CUresult.CUDA_ERROR_UNSUPPORTED_PTX_VERSION,
                     "PTX " + ptx.substring(ptx.indexOf(".version") + 9, ptx.indexOf(".version") + 12) + ": "
                             + CUresult.stringFor(rc));
+        }
+
+        if (mode.equals("old-driver")) {
+            // the backend's fallback: compile the shipped sources with NVRTC for the device
+            module = new CUmodule();
+            byte[] cubin = nvrtcCubin("sm_86", KernelSources.headers());
+            rc = cubin == null ? -1 : cuModuleLoadData(module, cubin);
+            check(rc == CUresult.CUDA_SUCCESS, "the NVRTC cubin loads: " + CUresult.stringFor(rc));
+            java.util.Map<String, String> missing = new java.util.LinkedHashMap<>(KernelSources.headers());
+            missing.remove("reduce.cu");
+            check(nvrtcCubin("sm_86", missing) == null, "NVRTC fails without a header the sources include");
         }
 
         CUfunction add = new CUfunction();
