@@ -122,6 +122,26 @@ JNIEXPORT void JNICALL Java_dev_kiln_kernels_EmulatorNative_toHost(JNIEnv* env, 
   }
 }
 
+JNIEXPORT void JNICALL Java_dev_kiln_kernels_EmulatorNative_directToDevice(JNIEnv* env, jclass, jlong d, jlong dst,
+                                                                           jobject buf, jlong off, jlong bytes) {
+  char* base = static_cast<char*>(env->GetDirectBufferAddress(buf));
+  if (!base || off < 0 || bytes < 0 || off + bytes > env->GetDirectBufferCapacity(buf)) {
+    throw_emu(env, KILN_EMU_ERROR_INVALID_VALUE, false, "copy: not a direct buffer, or the range is outside it");
+    return;
+  }
+  ok(env, kiln_emu_memcpy_htod(dev_of(d), ptr_of(dst), base + off, static_cast<uint64_t>(bytes)));
+}
+
+JNIEXPORT void JNICALL Java_dev_kiln_kernels_EmulatorNative_directToHost(JNIEnv* env, jclass, jlong d, jlong src,
+                                                                         jobject buf, jlong off, jlong bytes) {
+  char* base = static_cast<char*>(env->GetDirectBufferAddress(buf));
+  if (!base || off < 0 || bytes < 0 || off + bytes > env->GetDirectBufferCapacity(buf)) {
+    throw_emu(env, KILN_EMU_ERROR_INVALID_VALUE, false, "copy: not a direct buffer, or the range is outside it");
+    return;
+  }
+  ok(env, kiln_emu_memcpy_dtoh(dev_of(d), base + off, ptr_of(src), static_cast<uint64_t>(bytes)));
+}
+
 JNIEXPORT void JNICALL Java_dev_kiln_kernels_EmulatorNative_deviceToDevice(JNIEnv* env, jclass, jlong d, jlong dst,
                                                                            jlong src, jlong bytes) {
   if (bytes < 0) {

@@ -1,5 +1,6 @@
 package dev.kiln.kernels;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -135,6 +136,34 @@ public final class EmulatedDevice implements AutoCloseable {
     public void copyToHost(long src, int[] dst, int offset, int length) {
         checkSlice(dst.length, offset, length);
         EmulatorNative.toHost(h(), src, dst, EmulatorNative.INT, offset, length);
+    }
+
+    /**
+     * Copies the {@code remaining()} bytes of {@code src} from its position (a heap or a direct
+     * buffer); the buffer's position does not move.
+     */
+    public void copyToDevice(long dst, ByteBuffer src) {
+        if (src.hasArray()) {
+            copyToDevice(dst, src.array(), src.arrayOffset() + src.position(), src.remaining());
+        } else if (src.isDirect()) {
+            EmulatorNative.directToDevice(h(), dst, src, src.position(), src.remaining());
+        } else {
+            byte[] b = new byte[src.remaining()];
+            src.duplicate().get(b);
+            copyToDevice(dst, b, 0, b.length);
+        }
+    }
+
+    /** Fills the {@code remaining()} bytes of {@code dst} from its position; the position does not move. */
+    public void copyToHost(long src, ByteBuffer dst) {
+        if (dst.isReadOnly()) {
+            throw new java.nio.ReadOnlyBufferException();
+        }
+        if (dst.hasArray()) {
+            copyToHost(src, dst.array(), dst.arrayOffset() + dst.position(), dst.remaining());
+        } else {
+            EmulatorNative.directToHost(h(), src, dst, dst.position(), dst.remaining());
+        }
     }
 
     public void copyDeviceToDevice(long dst, long src, long bytes) {

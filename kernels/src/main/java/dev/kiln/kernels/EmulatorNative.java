@@ -34,6 +34,11 @@ final class EmulatorNative {
 
     static native void toHost(long device, long src, Object array, int type, int offset, int length);
 
+    /** Copies between device memory and a direct buffer's memory at {@code offset}. */
+    static native void directToDevice(long device, long dst, java.nio.ByteBuffer src, long offset, long bytes);
+
+    static native void directToHost(long device, long src, java.nio.ByteBuffer dst, long offset, long bytes);
+
     static native void deviceToDevice(long device, long dst, long src, long bytes);
 
     static native void memset(long device, long pointer, int value, int elementSize, long count);

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -68,6 +70,29 @@ class EmulatedDeviceTest {
         assertThrows(IndexOutOfBoundsException.class, () -> dev.copyToHost(p, fb, 4, 2));
         dev.free(p);
         dev.free(q);
+    }
+
+    @Test
+    void byteBuffersHeapAndDirect() {
+        long p = dev.malloc(64);
+        ByteBuffer direct = ByteBuffer.allocateDirect(24).order(ByteOrder.LITTLE_ENDIAN);
+        direct.putLong(0, 7).putLong(8, -1).putLong(16, 42);
+        direct.position(8);
+        dev.copyToDevice(p, direct);
+        assertEquals(8, direct.position(), "the position does not move");
+        long[] back = new long[2];
+        dev.copyToHost(p, back, 0, 2);
+        assertArrayEquals(new long[] {-1, 42}, back);
+        ByteBuffer heap = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+        dev.copyToHost(p, heap);
+        assertEquals(-1, heap.getLong(0));
+        ByteBuffer out = ByteBuffer.allocateDirect(16).order(ByteOrder.LITTLE_ENDIAN);
+        dev.copyToHost(p, out);
+        assertEquals(42, out.getLong(8));
+        ByteBuffer tooBig = ByteBuffer.allocateDirect(128);
+        EmulatorException e = assertThrows(EmulatorException.class, () -> dev.copyToHost(p, tooBig));
+        assertEquals(EmulatorException.ILLEGAL_ADDRESS, e.code());
+        dev.free(p);
     }
 
     @Test
