@@ -451,6 +451,11 @@ public final class Tensor implements AutoCloseable {
         return ref.version();
     }
 
+    /** Marks an in-place write done behind core's back (by {@link Fused}). */
+    void bumpVersion() {
+        ref.bumpVersion();
+    }
+
     private void checkOpen() {
         if (closed || ref.isFreed()) {
             throw new IllegalStateException("this tensor (" + dtype + " " + Shapes.str(layout.shape())
@@ -1808,6 +1813,20 @@ public final class Tensor implements AutoCloseable {
         }
         long m = a.size(-2);
         long n = b.size(-1);
+        if (rank() == 2 && other.rank() == 2) {
+            // A plain product: the result owns its storage (no reshaped batch view), so that linear
+            // layers can add their bias into it in place.
+            checkOpen();
+            other.checkOpen();
+            Tensor out = empty(new long[] {m, n}, dtype, device());
+            backend().matmul(storage(), layout.unsqueeze(0), other.storage(), other.layout.unsqueeze(0), out.storage(),
+                    out.layout.unsqueeze(0));
+            if (recording(this, other)) {
+                out.attach(node(OpKind.MATMUL, new Tensor[] {this, other}, other.requiresGrad ? this : null,
+                        requiresGrad ? other : null));
+            }
+            return out;
+        }
         long[] aBatch = Arrays.copyOf(a.shape(), a.rank() - 2);
         long[] bBatch = Arrays.copyOf(b.shape(), b.rank() - 2);
         long[] batch = Shapes.broadcast("matmul", aBatch, bBatch);
@@ -2184,50 +2203,143 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
+    /**
+     * True when this layout never maps two indices to one storage element, so a kernel may write
+     * its result here while reading the same positions: no stride-0 dims, and each dim's stride
+     * clears the span of the dims with smaller strides.
+     */
+    private boolean writableInPlace() {
+        long[] shape = layout.shape();
+        long[] strides = layout.strides();
+        Integer[] order = new Integer[shape.length];
+        int n = 0;
+        for (int d = 0; d < shape.length; d++) {
+            if (shape[d] > 1) {
+                if (strides[d] <= 0) {
+                    return false;
+                }
+                order[n++] = d;
+            }
+        }
+        Arrays.sort(order, 0, n, (x, y) -> Long.compare(strides[x], strides[y]));
+        long span = 1;
+        for (int i = 0; i < n; i++) {
+            int d = order[i];
+            if (strides[d] < span) {
+                return false;
+            }
+            span = strides[d] * (shape[d] - 1) + span;
+        }
+        return true;
+    }
+
+    /**
+     * {@code this = this op other} computed straight into this storage when the result keeps this
+     * tensor's dtype and shape and {@code other} cannot be overwritten before it is read (another
+     * storage, or exactly this view), and autograd either records nothing or an add/sub on a tensor
+     * that is no view (as PyTorch records {@code AddBackward} for {@code add_}); else null, and the
+     * caller takes the out-of-place route (which also reports errors).
+     */
+    private Tensor binaryInPlace(BinaryOp op, Tensor other) {
+        if (!device().equals(other.device()) || other.closed || other.ref.isFreed()
+                || !dtype.isFloatingPoint() || DType.promote(dtype, other.dtype) != dtype) {
+            return null;
+        }
+        // Under autograd only add and sub (whose rules save nothing) on a tensor that is no view.
+        boolean record = recording(this, other);
+        if (record && ((op != BinaryOp.ADD && op != BinaryOp.SUB) || viewBase != null || ref == other.ref)) {
+            return null;
+        }
+        long[] shape = layout.shape();
+        long[] os = other.layout.shape();
+        if (os.length > shape.length) {
+            return null;
+        }
+        for (int i = 1; i <= os.length; i++) {
+            long o = os[os.length - i];
+            if (o != 1 && o != shape[shape.length - i]) {
+                return null;
+            }
+        }
+        if (ref == other.ref && !layout.equals(other.layout)) {
+            return null;
+        }
+        if (!writableInPlace()) {
+            return null;
+        }
+        Tensor b = other.to(dtype);
+        Node n = record ? node(op == BinaryOp.ADD ? OpKind.ADD : OpKind.SUB, new Tensor[] {this, b}) : null;
+        backend().binary(op, storage(), layout, b.storage(), b.layout.broadcastTo(shape), storage(), layout);
+        ref.bumpVersion();
+        if (n != null) {
+            gradFn = n;
+            requiresGrad = true;
+        }
+        return this;
+    }
+
+    /** {@code this = op(this)} straight into this storage when nothing is recorded; else null. */
+    private Tensor unaryInPlace(UnaryOp op, double p0, double p1) {
+        if (recording(this) || !dtype.isFloatingPoint() || !writableInPlace()) {
+            return null;
+        }
+        backend().unary(op, p0, p1, storage(), layout, storage(), layout);
+        ref.bumpVersion();
+        return this;
+    }
+
     public Tensor add_(Tensor other) {
         checkInPlace("add_");
-        return assign("add_", add(other));
+        Tensor done = binaryInPlace(BinaryOp.ADD, other);
+        return done != null ? done : assign("add_", add(other));
     }
 
     public Tensor add_(double other) {
         checkInPlace("add_");
-        return assign("add_", add(other));
+        Tensor done = dtype.isFloatingPoint() ? binaryInPlace(BinaryOp.ADD, wrapScalar(other)) : null;
+        return done != null ? done : assign("add_", add(other));
     }
 
     /** {@code this += alpha * other}. */
     public Tensor add_(Tensor other, double alpha) {
         checkInPlace("add_");
-        return assign("add_", add(other, alpha));
+        return add_(alpha == 1 ? other : other.mul(alpha));
     }
 
     public Tensor sub_(Tensor other) {
         checkInPlace("sub_");
-        return assign("sub_", sub(other));
+        Tensor done = binaryInPlace(BinaryOp.SUB, other);
+        return done != null ? done : assign("sub_", sub(other));
     }
 
     public Tensor sub_(double other) {
         checkInPlace("sub_");
-        return assign("sub_", sub(other));
+        Tensor done = dtype.isFloatingPoint() ? binaryInPlace(BinaryOp.SUB, wrapScalar(other)) : null;
+        return done != null ? done : assign("sub_", sub(other));
     }
 
     public Tensor mul_(Tensor other) {
         checkInPlace("mul_");
-        return assign("mul_", mul(other));
+        Tensor done = binaryInPlace(BinaryOp.MUL, other);
+        return done != null ? done : assign("mul_", mul(other));
     }
 
     public Tensor mul_(double other) {
         checkInPlace("mul_");
-        return assign("mul_", mul(other));
+        Tensor done = dtype.isFloatingPoint() ? binaryInPlace(BinaryOp.MUL, wrapScalar(other)) : null;
+        return done != null ? done : assign("mul_", mul(other));
     }
 
     public Tensor div_(Tensor other) {
         checkInPlace("div_");
-        return assign("div_", div(other));
+        Tensor done = binaryInPlace(BinaryOp.DIV, other);
+        return done != null ? done : assign("div_", div(other));
     }
 
     public Tensor div_(double other) {
         checkInPlace("div_");
-        return assign("div_", div(other));
+        Tensor done = dtype.isFloatingPoint() ? binaryInPlace(BinaryOp.DIV, wrapScalar(other)) : null;
+        return done != null ? done : assign("div_", div(other));
     }
 
     public Tensor pow_(double exponent) {
@@ -2242,17 +2354,20 @@ public final class Tensor implements AutoCloseable {
 
     public Tensor relu_() {
         checkInPlace("relu_");
-        return assign("relu_", relu());
+        Tensor done = unaryInPlace(UnaryOp.RELU, 0, 0);
+        return done != null ? done : assign("relu_", relu());
     }
 
     public Tensor neg_() {
         checkInPlace("neg_");
-        return assign("neg_", neg());
+        Tensor done = unaryInPlace(UnaryOp.NEG, 0, 0);
+        return done != null ? done : assign("neg_", neg());
     }
 
     public Tensor sqrt_() {
         checkInPlace("sqrt_");
-        return assign("sqrt_", sqrt());
+        Tensor done = unaryInPlace(UnaryOp.SQRT, 0, 0);
+        return done != null ? done : assign("sqrt_", sqrt());
     }
 
     public Tensor maskedFill_(Tensor mask, double value) {
@@ -2269,6 +2384,14 @@ public final class Tensor implements AutoCloseable {
     /** Copies {@code src} (broadcast, converted) into this tensor. */
     public Tensor copy_(Tensor src) {
         checkInPlace("copy_");
+        if (!recording(this, src) && device().equals(src.device()) && !sharesStorageWith(src) && !src.closed
+                && !src.ref.isFreed() && writableInPlace()
+                && Arrays.equals(Shapes.broadcast("copy_", layout.shape(), src.shape()), layout.shape())) {
+            // The copy kernel converts dtypes itself: no intermediate tensor.
+            backend().copy(src.storage(), src.layout.broadcastTo(layout.shape()), storage(), layout);
+            ref.bumpVersion();
+            return this;
+        }
         Tensor s = src.to(device()).expand(Shapes.broadcast("copy_", layout.shape(), src.shape()));
         return assign("copy_", s.to(dtype));
     }

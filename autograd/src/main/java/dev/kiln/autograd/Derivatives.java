@@ -1,10 +1,12 @@
 package dev.kiln.autograd;
 
 import dev.kiln.DType;
+import dev.kiln.Fused;
 import dev.kiln.Tensor;
 import dev.kiln.graph.CustomBackward;
 import dev.kiln.graph.Node;
 import dev.kiln.spi.ConvGeometry;
+import dev.kiln.spi.UnaryOp;
 
 import java.util.Arrays;
 
@@ -48,10 +50,11 @@ final class Derivatives {
             case RSQRT -> one(g.mul(s[0].pow(3.0)).mul(-0.5));
             case SIN -> one(g.mul(s[0].cos()));
             case COS -> one(g.mul(s[0].sin()).neg());
-            case TANH -> one(g.mul(s[0].square().rsub(1.0)));
-            case SIGMOID -> one(g.mul(s[0]).mul(s[0].rsub(1.0)));
+            // One fused pass each (the Tensor-op composition when the backward is itself recorded).
+            case TANH -> one(Fused.activationBackward(UnaryOp.TANH, g, s[0]));
+            case SIGMOID -> one(Fused.activationBackward(UnaryOp.SIGMOID, g, s[0]));
             // relu's output is >= 0, so its sign is exactly the 0/1 mask of the derivative.
-            case RELU -> one(g.mul(s[0].sign()));
+            case RELU -> one(Fused.activationBackward(UnaryOp.RELU, g, s[0]));
             case GELU -> {
                 Tensor x = s[0];
                 Tensor cdf = x.mul(SQRT_HALF).erf().add(1.0).mul(0.5);
@@ -90,9 +93,10 @@ final class Derivatives {
                 int dim = node.ints()[0];
                 yield one(g.sub(s[0].exp().mul(g.sum(dim, true))));
             }
+            // Rank-3 (bmm, equal batches) or rank-2 (a plain 2-D matmul) inputs.
             case MATMUL -> new Tensor[] {
-                needs(node, 0) ? Tensor.bmm(g, s[1].transpose(1, 2)) : null,
-                needs(node, 1) ? Tensor.bmm(s[0].transpose(1, 2), g) : null};
+                needs(node, 0) ? g.matmul(s[1].mT()) : null,
+                needs(node, 1) ? s[0].mT().matmul(g) : null};
             case RESHAPE -> one(g.reshape(node.inputShape(0)));
             case PERMUTE -> {
                 int[] perm = node.ints();

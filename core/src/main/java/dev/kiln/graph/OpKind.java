@@ -83,7 +83,7 @@ public enum OpKind {
     SOFTMAX,
     /** saved: (out); ints: (dim). */
     LOG_SOFTMAX,
-    /** Batched matrix product of rank-3 inputs (a, b). saved: (a or null, b or null). */
+    /** Matrix product of rank-3 inputs (a, b) with equal batches, or of rank-2 inputs. saved: (a or null, b or null). */
     MATMUL,
 
     // Shape and movement.

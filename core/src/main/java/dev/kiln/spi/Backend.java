@@ -177,6 +177,116 @@ public interface Backend {
         return new Layout(new long[] {planes, 1, perPlane}, new long[] {perPlane, perPlane, 1}, l.offset());
     }
 
+    // ------------------------------------------------------------------ fused kernels (issue 9)
+    // Each default composes the primitives above, so every backend has them; a backend overrides
+    // them with one pass over memory. Core calls them only outside autograd recording.
+
+    /**
+     * The gradient of an activation from its saved output {@code out}, all layouts of one shape:
+     * {@code dst = grad * sign(out)} for {@link UnaryOp#RELU} (out is never negative),
+     * {@code (grad * out) * (1 - out)} for {@link UnaryOp#SIGMOID} and {@code grad * (1 - out * out)}
+     * for {@link UnaryOp#TANH}, each operation rounded to the dtype as written. Other ops throw
+     * {@link UnsupportedOperationException}.
+     */
+    default void activationBackward(UnaryOp op, Storage grad, Layout gradLayout, Storage out, Layout outLayout,
+                                    Storage dst, Layout dstLayout) {
+        long[] shape = outLayout.shape();
+        Layout dense = Layout.contiguous(shape);
+        Storage t = allocate(out.dtype(), outLayout.numel());
+        switch (op) {
+            case RELU -> {
+                unary(UnaryOp.SIGN, 0, 0, out, outLayout, t, dense);
+                binary(BinaryOp.MUL, grad, gradLayout, t, dense, dst, dstLayout);
+            }
+            case SIGMOID, TANH -> {
+                Storage one = allocate(out.dtype(), 1);
+                Layout scalar = Layout.contiguous().broadcastTo(shape);
+                fill(one, Layout.contiguous(), 1);
+                Storage u = allocate(out.dtype(), outLayout.numel());
+                if (op == UnaryOp.SIGMOID) {
+                    binary(BinaryOp.MUL, grad, gradLayout, out, outLayout, t, dense);
+                    binary(BinaryOp.SUB, one, scalar, out, outLayout, u, dense);
+                    binary(BinaryOp.MUL, t, dense, u, dense, dst, dstLayout);
+                } else {
+                    unary(UnaryOp.SQUARE, 0, 0, out, outLayout, t, dense);
+                    binary(BinaryOp.SUB, one, scalar, t, dense, u, dense);
+                    binary(BinaryOp.MUL, grad, gradLayout, u, dense, dst, dstLayout);
+                }
+                u.free();
+                one.free();
+            }
+            default -> {
+                t.free();
+                throw new UnsupportedOperationException("activationBackward: no fused gradient for " + op.kernelName());
+            }
+        }
+        t.free();
+    }
+
+    /**
+     * One Adam or AdamW step, in place on {@code param}, {@code expAvg} and {@code expAvgSq}, all of
+     * {@code grad}'s shape and one floating dtype. The arguments follow the CUDA kernel
+     * {@code kiln_adam_step} ({@code kernels/src/main/cuda/nn.cu}); {@code biasCorrection1} and
+     * {@code biasCorrection2} are {@code 1 - beta1^t} and {@code 1 - beta2^t} for step {@code t}.
+     * Each operation is rounded to the dtype, in this order (Kiln's Adam, as torch.optim.Adam 1.13):
+     * <pre>
+     * g = maximize ? -grad : grad
+     * decoupled (AdamW): param = param * (1 - lr * weightDecay); else if weightDecay != 0: g = g + param * weightDecay
+     * expAvg   = expAvg * beta1 + g * (1 - beta1)
+     * expAvgSq = expAvgSq * beta2 + (g * g) * (1 - beta2)
+     * param    = param + (expAvg / (sqrt(expAvgSq) / sqrt(biasCorrection2) + eps)) * (-lr / biasCorrection1)
+     * </pre>
+     */
+    default void adamStep(Storage param, Layout paramLayout, Storage grad, Layout gradLayout, Storage expAvg,
+                          Layout expAvgLayout, Storage expAvgSq, Layout expAvgSqLayout, double lr, double beta1,
+                          double beta2, double eps, double weightDecay, double biasCorrection1, double biasCorrection2,
+                          boolean decoupled, boolean maximize) {
+        long[] shape = paramLayout.shape();
+        long n = paramLayout.numel();
+        DType dtype = param.dtype();
+        Layout dense = Layout.contiguous(shape);
+        Layout scalar = Layout.contiguous().broadcastTo(shape);
+        Storage s = allocate(dtype, 1);
+        Storage g = allocate(dtype, n);
+        Storage t = allocate(dtype, n);
+        if (maximize) {
+            unary(UnaryOp.NEG, 0, 0, grad, gradLayout, g, dense);
+        } else {
+            copy(grad, gradLayout, g, dense);
+        }
+        if (decoupled) {
+            fill(s, Layout.contiguous(), 1 - lr * weightDecay);
+            binary(BinaryOp.MUL, param, paramLayout, s, scalar, param, paramLayout);
+        } else if (weightDecay != 0) {
+            fill(s, Layout.contiguous(), weightDecay);
+            binary(BinaryOp.MUL, param, paramLayout, s, scalar, t, dense);
+            binary(BinaryOp.ADD, g, dense, t, dense, g, dense);
+        }
+        fill(s, Layout.contiguous(), beta1);
+        binary(BinaryOp.MUL, expAvg, expAvgLayout, s, scalar, expAvg, expAvgLayout);
+        fill(s, Layout.contiguous(), 1 - beta1);
+        binary(BinaryOp.MUL, g, dense, s, scalar, t, dense);
+        binary(BinaryOp.ADD, expAvg, expAvgLayout, t, dense, expAvg, expAvgLayout);
+        fill(s, Layout.contiguous(), beta2);
+        binary(BinaryOp.MUL, expAvgSq, expAvgSqLayout, s, scalar, expAvgSq, expAvgSqLayout);
+        binary(BinaryOp.MUL, g, dense, g, dense, t, dense);
+        fill(s, Layout.contiguous(), 1 - beta2);
+        binary(BinaryOp.MUL, t, dense, s, scalar, t, dense);
+        binary(BinaryOp.ADD, expAvgSq, expAvgSqLayout, t, dense, expAvgSq, expAvgSqLayout);
+        unary(UnaryOp.SQRT, 0, 0, expAvgSq, expAvgSqLayout, t, dense);
+        fill(s, Layout.contiguous(), Math.sqrt(biasCorrection2));
+        binary(BinaryOp.DIV, t, dense, s, scalar, t, dense);
+        fill(s, Layout.contiguous(), eps);
+        binary(BinaryOp.ADD, t, dense, s, scalar, t, dense);
+        binary(BinaryOp.DIV, expAvg, expAvgLayout, t, dense, t, dense);
+        fill(s, Layout.contiguous(), -lr / biasCorrection1);
+        binary(BinaryOp.MUL, t, dense, s, scalar, t, dense);
+        binary(BinaryOp.ADD, param, paramLayout, t, dense, param, paramLayout);
+        t.free();
+        g.free();
+        s.free();
+    }
+
     /** Waits until queued work is done. A no-op on synchronous backends. */
     default void synchronize() {
     }

@@ -113,16 +113,19 @@ public final class F {
             throw new IllegalArgumentException("linear: bias " + Shapes.str(bias.shape()) + " must be ["
                     + weight.size(0) + "] for weight " + Shapes.str(weight.shape()));
         }
-        Tensor out;
+        // One large matrix product over all leading dims instead of a broadcast batch; the bias is
+        // added into the product in place (no second [N, out] tensor).
+        Tensor flat = x.dim() > 2 ? x.reshape(-1, x.size(-1)) : x;
+        Tensor out = flat.matmul(weight.t());
+        if (bias != null) {
+            out = x.dim() == 1 ? out.add(bias) : out.add_(bias);
+        }
         if (x.dim() > 2) {
-            // One large matrix product over all leading dims instead of a broadcast batch.
             long[] shape = x.shape();
             shape[shape.length - 1] = weight.size(0);
-            out = x.reshape(-1, x.size(-1)).matmul(weight.t()).reshape(shape);
-        } else {
-            out = x.matmul(weight.t());
+            out = out.reshape(shape);
         }
-        return bias == null ? out : out.add(bias);
+        return out;
     }
 
     /** The rows of {@code weight} at the int64 {@code indices}: output shape {@code indices.shape + [dim]}. */

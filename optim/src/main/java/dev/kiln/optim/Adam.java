@@ -1,5 +1,6 @@
 package dev.kiln.optim;
 
+import dev.kiln.Fused;
 import dev.kiln.Tensor;
 
 import java.util.LinkedHashMap;
@@ -102,6 +103,12 @@ public class Adam extends Optimizer {
                 }
             }
             double step = increment(st.get("step"));
+            if (!amsgrad) {
+                // One pass over parameter, gradient and moments, no temporaries; the same arithmetic as below.
+                Fused.adamStep(p, p.grad(), st.get("exp_avg"), st.get("exp_avg_sq"), lr, beta1, beta2, eps, weightDecay, step,
+                        decoupled, maximize);
+                continue;
+            }
             if (decoupled) {
                 p.mul_(1 - lr * weightDecay);
             } else if (weightDecay != 0) {

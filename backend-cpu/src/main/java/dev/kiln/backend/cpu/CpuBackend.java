@@ -203,4 +203,27 @@ final class CpuBackend implements Backend {
     public void col2im(Storage src, Layout srcLayout, ConvGeometry geometry, Storage dst, Layout dstLayout) {
         Convolution.col2im(cpu(src), srcLayout, geometry, cpu(dst), dstLayout);
     }
+
+    // Fused kernels (issue 9): one pass for whole contiguous operands, the composite default otherwise.
+
+    @Override
+    public void activationBackward(UnaryOp op, Storage grad, Layout gradLayout, Storage out, Layout outLayout,
+                                   Storage dst, Layout dstLayout) {
+        if (!FusedKernels.activationBackward(op, cpu(grad), gradLayout, cpu(out), outLayout, cpu(dst), dstLayout)) {
+            Backend.super.activationBackward(op, grad, gradLayout, out, outLayout, dst, dstLayout);
+        }
+    }
+
+    @Override
+    public void adamStep(Storage param, Layout paramLayout, Storage grad, Layout gradLayout, Storage expAvg,
+                         Layout expAvgLayout, Storage expAvgSq, Layout expAvgSqLayout, double lr, double beta1, double beta2,
+                         double eps, double weightDecay, double biasCorrection1, double biasCorrection2, boolean decoupled,
+                         boolean maximize) {
+        if (!FusedKernels.adamStep(cpu(param), paramLayout, cpu(grad), gradLayout, cpu(expAvg), expAvgLayout,
+                cpu(expAvgSq), expAvgSqLayout, lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2,
+                decoupled, maximize)) {
+            Backend.super.adamStep(param, paramLayout, grad, gradLayout, expAvg, expAvgLayout, expAvgSq, expAvgSqLayout,
+                    lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2, decoupled, maximize);
+        }
+    }
 }

@@ -5,8 +5,6 @@ import dev.kiln.Layout;
 import dev.kiln.spi.BinaryOp;
 import dev.kiln.spi.UnaryOp;
 
-import java.util.function.DoubleBinaryOperator;
-import java.util.function.DoubleUnaryOperator;
 import java.util.function.LongBinaryOperator;
 import java.util.function.LongUnaryOperator;
 
@@ -180,34 +178,38 @@ final class Elementwise {
 
     // ------------------------------------------------------------------ unary
 
-    static DoubleUnaryOperator floatFunction(UnaryOp op, double p0, double p1) {
+    /**
+     * A unary op on one float value, as one static switch: a loop calling it has one monomorphic
+     * call site instead of a megamorphic lambda call per element. Float types compute in double.
+     */
+    static double apply(UnaryOp op, double x, double p0, double p1) {
         return switch (op) {
-            case NEG -> x -> -x;
-            case ABS -> Math::abs;
-            case EXP -> Math::exp;
-            case LOG -> Math::log;
-            case SQRT -> Math::sqrt;
-            case RSQRT -> x -> 1 / Math.sqrt(x);
-            case SIN -> Math::sin;
-            case COS -> Math::cos;
-            case TANH -> Math::tanh;
-            case SIGMOID -> SpecialFunctions::sigmoid;
-            case RELU -> x -> x > 0 ? x : (Double.isNaN(x) ? x : 0);
-            case GELU -> SpecialFunctions::gelu;
-            case SILU -> x -> x * SpecialFunctions.sigmoid(x);
-            case SIGN -> x -> Double.isNaN(x) ? 0 : SpecialFunctions.sign(x);
-            case FLOOR -> Math::floor;
-            case CEIL -> Math::ceil;
-            case ROUND -> Math::rint;
-            case RECIPROCAL -> x -> 1 / x;
-            case SQUARE -> x -> x * x;
-            case LOG1P -> Math::log1p;
-            case EXPM1 -> Math::expm1;
-            case ERF -> SpecialFunctions::erf;
-            case LOGICAL_NOT -> x -> x == 0 ? 1 : 0;
-            case CLAMP -> x -> Double.isNaN(x) ? x : Math.min(Math.max(x, p0), p1);
-            case LEAKY_RELU -> x -> x > 0 ? x : x * p0;
-            case ELU -> x -> x > 0 ? x : p0 * Math.expm1(x);
+            case NEG -> -x;
+            case ABS -> Math.abs(x);
+            case EXP -> Math.exp(x);
+            case LOG -> Math.log(x);
+            case SQRT -> Math.sqrt(x);
+            case RSQRT -> 1 / Math.sqrt(x);
+            case SIN -> Math.sin(x);
+            case COS -> Math.cos(x);
+            case TANH -> Math.tanh(x);
+            case SIGMOID -> SpecialFunctions.sigmoid(x);
+            case RELU -> x > 0 ? x : (Double.isNaN(x) ? x : 0);
+            case GELU -> SpecialFunctions.gelu(x);
+            case SILU -> x * SpecialFunctions.sigmoid(x);
+            case SIGN -> Double.isNaN(x) ? 0 : SpecialFunctions.sign(x);
+            case FLOOR -> Math.floor(x);
+            case CEIL -> Math.ceil(x);
+            case ROUND -> Math.rint(x);
+            case RECIPROCAL -> 1 / x;
+            case SQUARE -> x * x;
+            case LOG1P -> Math.log1p(x);
+            case EXPM1 -> Math.expm1(x);
+            case ERF -> SpecialFunctions.erf(x);
+            case LOGICAL_NOT -> x == 0 ? 1 : 0;
+            case CLAMP -> Double.isNaN(x) ? x : Math.min(Math.max(x, p0), p1);
+            case LEAKY_RELU -> x > 0 ? x : x * p0;
+            case ELU -> x > 0 ? x : p0 * Math.expm1(x);
         };
     }
 
@@ -234,23 +236,24 @@ final class Elementwise {
             case FLOAT32 -> {
                 float[] a = src.floats();
                 float[] o = dst.floats();
+                if (it.sameIndexFlat() && floatFlat(op, it, a, o)) {
+                    return;
+                }
                 if (floatFastPath(op, it, a, as, o, os)) {
                     return;
                 }
-                DoubleUnaryOperator f = floatFunction(op, p0, p1);
                 it.forEachRow((st, n) -> {
                     for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += as, q += os) {
-                        o[q] = (float) f.applyAsDouble(a[p]);
+                        o[q] = (float) apply(op, a[p], p0, p1);
                     }
                 });
             }
             case FLOAT64 -> {
                 double[] a = src.doubles();
                 double[] o = dst.doubles();
-                DoubleUnaryOperator f = floatFunction(op, p0, p1);
                 it.forEachRow((st, n) -> {
                     for (int j = 0, p = st[0], q = st[1]; j < n; j++, p += as, q += os) {
-                        o[q] = f.applyAsDouble(a[p]);
+                        o[q] = apply(op, a[p], p0, p1);
                     }
                 });
             }
@@ -280,6 +283,58 @@ final class Elementwise {
             }
             default -> throw new AssertionError(src.dtype());
         }
+    }
+
+    /**
+     * Whole contiguous float32 runs (one storage index for input and output, possibly in place):
+     * loops over one induction variable that C2 vectorises, split across threads when large. The
+     * results are those of the strided loops (float arithmetic rounds as double arithmetic
+     * followed by one rounding does, for these ops).
+     */
+    private static boolean floatFlat(UnaryOp op, Strided it, float[] a, float[] o) {
+        switch (op) {
+            case RELU -> it.forEachFlat((from, to) -> {
+                for (int j = from; j < to; j++) {
+                    float x = a[j];
+                    o[j] = x > 0 || x != x ? x : 0f;
+                }
+            });
+            case NEG -> it.forEachFlat((from, to) -> {
+                for (int j = from; j < to; j++) {
+                    o[j] = -a[j];
+                }
+            });
+            case SQUARE -> it.forEachFlat((from, to) -> {
+                for (int j = from; j < to; j++) {
+                    o[j] = a[j] * a[j];
+                }
+            });
+            case ABS -> it.forEachFlat((from, to) -> {
+                for (int j = from; j < to; j++) {
+                    o[j] = Math.abs(a[j]);
+                }
+            });
+            case SIGN -> it.forEachFlat((from, to) -> {
+                for (int j = from; j < to; j++) {
+                    float x = a[j];
+                    o[j] = x > 0 ? 1f : x < 0 ? -1f : x == x ? x : 0f;
+                }
+            });
+            case SQRT -> it.forEachFlat((from, to) -> {
+                for (int j = from; j < to; j++) {
+                    o[j] = (float) Math.sqrt(a[j]);
+                }
+            });
+            case RECIPROCAL -> it.forEachFlat((from, to) -> {
+                for (int j = from; j < to; j++) {
+                    o[j] = 1f / a[j];
+                }
+            });
+            default -> {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Dedicated float32 loops for the unary ops that dominate training, so the JIT inlines and vectorises them. */
@@ -341,24 +396,25 @@ final class Elementwise {
 
     // ------------------------------------------------------------------ binary
 
-    static DoubleBinaryOperator floatFunction(BinaryOp op) {
+    /** A binary op on float values, as one static switch (see {@link #apply(UnaryOp, double, double, double)}). */
+    static double apply(BinaryOp op, double x, double y) {
         return switch (op) {
-            case ADD -> Double::sum;
-            case SUB -> (x, y) -> x - y;
-            case MUL -> (x, y) -> x * y;
-            case DIV -> (x, y) -> x / y;
-            case POW -> Math::pow;
-            case MAXIMUM -> Math::max;
-            case MINIMUM -> Math::min;
-            case REMAINDER -> SpecialFunctions::remainder;
-            case EQ -> (x, y) -> x == y ? 1 : 0;
-            case NE -> (x, y) -> x != y ? 1 : 0;
-            case LT -> (x, y) -> x < y ? 1 : 0;
-            case LE -> (x, y) -> x <= y ? 1 : 0;
-            case GT -> (x, y) -> x > y ? 1 : 0;
-            case GE -> (x, y) -> x >= y ? 1 : 0;
-            case LOGICAL_AND -> (x, y) -> x != 0 && y != 0 ? 1 : 0;
-            case LOGICAL_OR -> (x, y) -> x != 0 || y != 0 ? 1 : 0;
+            case ADD -> x + y;
+            case SUB -> x - y;
+            case MUL -> x * y;
+            case DIV -> x / y;
+            case POW -> Math.pow(x, y);
+            case MAXIMUM -> Math.max(x, y);
+            case MINIMUM -> Math.min(x, y);
+            case REMAINDER -> SpecialFunctions.remainder(x, y);
+            case EQ -> x == y ? 1 : 0;
+            case NE -> x != y ? 1 : 0;
+            case LT -> x < y ? 1 : 0;
+            case LE -> x <= y ? 1 : 0;
+            case GT -> x > y ? 1 : 0;
+            case GE -> x >= y ? 1 : 0;
+            case LOGICAL_AND -> x != 0 && y != 0 ? 1 : 0;
+            case LOGICAL_OR -> x != 0 || y != 0 ? 1 : 0;
         };
     }
 
@@ -425,10 +481,9 @@ final class Elementwise {
                     if (floatCompareFastPath(op, it, x, as, y, bs, o, os)) {
                         return;
                     }
-                    DoubleBinaryOperator f = floatFunction(op);
                     it.forEachRow((st, n) -> {
                         for (int j = 0, p = st[0], q = st[1], r = st[2]; j < n; j++, p += as, q += bs, r += os) {
-                            o[r] = f.applyAsDouble(x[p], y[q]) != 0;
+                            o[r] = apply(op, x[p], y[q]) != 0;
                         }
                     });
                     return;
@@ -437,22 +492,20 @@ final class Elementwise {
                 if (floatFastPath(op, it, x, as, y, bs, o, os)) {
                     return;
                 }
-                DoubleBinaryOperator f = floatFunction(op);
                 it.forEachRow((st, n) -> {
                     for (int j = 0, p = st[0], q = st[1], r = st[2]; j < n; j++, p += as, q += bs, r += os) {
-                        o[r] = (float) f.applyAsDouble(x[p], y[q]);
+                        o[r] = (float) apply(op, x[p], y[q]);
                     }
                 });
             }
             case FLOAT64 -> {
                 double[] x = a.doubles();
                 double[] y = b.doubles();
-                DoubleBinaryOperator f = floatFunction(op);
                 if (cmp) {
                     boolean[] o = dst.bools();
                     it.forEachRow((st, n) -> {
                         for (int j = 0, p = st[0], q = st[1], r = st[2]; j < n; j++, p += as, q += bs, r += os) {
-                            o[r] = f.applyAsDouble(x[p], y[q]) != 0;
+                            o[r] = apply(op, x[p], y[q]) != 0;
                         }
                     });
                     return;
@@ -460,7 +513,7 @@ final class Elementwise {
                 double[] o = dst.doubles();
                 it.forEachRow((st, n) -> {
                     for (int j = 0, p = st[0], q = st[1], r = st[2]; j < n; j++, p += as, q += bs, r += os) {
-                        o[r] = f.applyAsDouble(x[p], y[q]);
+                        o[r] = apply(op, x[p], y[q]);
                     }
                 });
             }
@@ -504,10 +557,17 @@ final class Elementwise {
 
     /** Dedicated float32 loops for the arithmetic that dominates training. */
     private static boolean floatFastPath(BinaryOp op, Strided it, float[] x, int as, float[] y, int bs, float[] o, int os) {
-        if (it.rows == 1 && as == 1 && os == 1 && it.offsets[0] == 0 && it.offsets[2] == 0
-                && (bs == 0 || (bs == 1 && it.offsets[1] == 0))
-                && (op == BinaryOp.ADD || op == BinaryOp.SUB || op == BinaryOp.MUL || op == BinaryOp.DIV)) {
-            unitStride(op, x, y, bs == 0 ? (int) it.offsets[1] : -1, o, it.inner);
+        boolean arithmetic = op == BinaryOp.ADD || op == BinaryOp.SUB || op == BinaryOp.MUL || op == BinaryOp.DIV
+                || op == BinaryOp.MAXIMUM || op == BinaryOp.MINIMUM;
+        if (arithmetic && it.sameIndexFlat()) {
+            it.forEachFlat((from, to) -> flatRun(op, x, y, o, from, to));
+            return true;
+        }
+        if (arithmetic && it.rows == 1 && as == 1 && os == 1 && bs == 0 && it.offsets[0] == it.offsets[2]) {
+            // A tensor with a scalar (a 0-dim operand or a Java number).
+            float v = y[(int) it.offsets[1]];
+            int base = (int) it.offsets[0];
+            Parallel.forRange(it.inner, 1, (s0, e0) -> scalarRun(op, x, v, o, base + (int) s0, base + (int) e0));
             return true;
         }
         switch (op) {
@@ -539,57 +599,76 @@ final class Elementwise {
     }
 
     /**
-     * Whole contiguous operands from index 0, the second possibly a scalar at {@code scalarAt}
-     * (else -1): loops indexed by the induction variable alone, which the JIT vectorises. The
-     * strided loops cannot be, and neither can loops with start offsets, as C2 cannot then rule out
-     * an overlap between input and output.
+     * {@code o[j] = x[j] op y[j]} over one index range: loops indexed by the induction variable
+     * alone, which the JIT vectorises (strided loops cannot be, nor loops whose operands start at
+     * different offsets, as C2 cannot then rule out an overlap between input and output).
      */
-    private static void unitStride(BinaryOp op, float[] x, float[] y, int scalarAt, float[] o, int n) {
-        if (scalarAt >= 0) {
-            float s = y[scalarAt];
-            switch (op) {
-                case ADD -> {
-                    for (int j = 0; j < n; j++) {
-                        o[j] = x[j] + s;
-                    }
-                }
-                case SUB -> {
-                    for (int j = 0; j < n; j++) {
-                        o[j] = x[j] - s;
-                    }
-                }
-                case MUL -> {
-                    for (int j = 0; j < n; j++) {
-                        o[j] = x[j] * s;
-                    }
-                }
-                default -> {
-                    for (int j = 0; j < n; j++) {
-                        o[j] = x[j] / s;
-                    }
-                }
-            }
-            return;
-        }
+    private static void flatRun(BinaryOp op, float[] x, float[] y, float[] o, int from, int to) {
         switch (op) {
             case ADD -> {
-                for (int j = 0; j < n; j++) {
+                for (int j = from; j < to; j++) {
                     o[j] = x[j] + y[j];
                 }
             }
             case SUB -> {
-                for (int j = 0; j < n; j++) {
+                for (int j = from; j < to; j++) {
                     o[j] = x[j] - y[j];
                 }
             }
             case MUL -> {
-                for (int j = 0; j < n; j++) {
+                for (int j = from; j < to; j++) {
                     o[j] = x[j] * y[j];
                 }
             }
-            default -> {
-                for (int j = 0; j < n; j++) {
+            case DIV -> {
+                for (int j = from; j < to; j++) {
                     o[j] = x[j] / y[j];
+                }
+            }
+            case MAXIMUM -> {
+                for (int j = from; j < to; j++) {
+                    o[j] = Math.max(x[j], y[j]);
+                }
+            }
+            default -> {
+                for (int j = from; j < to; j++) {
+                    o[j] = Math.min(x[j], y[j]);
+                }
+            }
+        }
+    }
+
+    /** {@code o[j] = x[j] op v} over one index range. */
+    private static void scalarRun(BinaryOp op, float[] x, float v, float[] o, int from, int to) {
+        switch (op) {
+            case ADD -> {
+                for (int j = from; j < to; j++) {
+                    o[j] = x[j] + v;
+                }
+            }
+            case SUB -> {
+                for (int j = from; j < to; j++) {
+                    o[j] = x[j] - v;
+                }
+            }
+            case MUL -> {
+                for (int j = from; j < to; j++) {
+                    o[j] = x[j] * v;
+                }
+            }
+            case DIV -> {
+                for (int j = from; j < to; j++) {
+                    o[j] = x[j] / v;
+                }
+            }
+            case MAXIMUM -> {
+                for (int j = from; j < to; j++) {
+                    o[j] = Math.max(x[j], v);
+                }
+            }
+            default -> {
+                for (int j = from; j < to; j++) {
+                    o[j] = Math.min(x[j], v);
                 }
             }
         }
