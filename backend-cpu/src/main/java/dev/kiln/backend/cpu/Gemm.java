@@ -25,22 +25,27 @@ import java.util.concurrent.RecursiveAction;
  *       into one array per row and the C tile into one array per row, all indexed by plain
  *       {@code j}.</li>
  *   <li>A rank-4 update per pass ({@code c[j] += a0*b0[j] + ... + a3*b3[j]}) is the sweet spot:
- *       it reads C once per four multiply-adds; rank 6 and rank 8 bodies are too big for C2 to
- *       unroll on JDK 17 and stay scalar, and updating two C rows in one loop is not vectorised
- *       (C2 cannot tell the rows apart).</li>
+ *       it reads and writes C once per four multiply-adds (52-56 GFLOP/s on one core with the
+ *       data in L1). JDK 17's C2 left rank-6 and rank-8 bodies scalar (6-9 GFLOP/s), and a loop
+ *       that updates two C rows is not vectorised either (C2 cannot tell the rows apart).</li>
  *   <li>The inner loop must sit in its own small method (JDK 25 vectorises it only there), and
- *       C2 compiles it for the trip counts it has profiled: a kernel that first runs hot on
- *       10-wide panels stays slow for 1024-wide ones (13 instead of 50 GFLOP/s). Narrow and wide
- *       panels therefore go through different copies of the kernel.</li>
+ *       C2 unrolls it for the trip counts it has profiled: with one kernel for all widths, a
+ *       process that first ran 10-wide products hot then did 1024x1024 at 13 instead of 50
+ *       GFLOP/s. Narrow and wide panels therefore go through separate copies of the kernel.</li>
+ *   <li>Speed also moves by up to a third with where the packed rows land relative to 32-byte
+ *       boundaries, which Java cannot choose; expect run-to-run spread.</li>
  * </ul>
- * On that machine this reaches about 27-35 GFLOP/s on one thread and 50-60 on two for
- * 1024x1024 float32 (see the {@code SgemmBenchmark} in the benchmarks module).
+ * With little other load on the machine this measured about 30 GFLOP/s on one thread and 50-60 on
+ * two for 1024x1024 float32 under JDK 17 (see {@code SgemmBenchmark} in the benchmarks module).
  */
 public final class Gemm {
 
     /** Rows of C computed per tile; the tile stays in L1/L2 while B's rows stream past it. */
     static final int MR = 8;
-    /** Depth of a packed block: KC x NC floats of B (512 KiB) sit in the 512 KiB L2. */
+    /**
+     * Depth of a packed block of B. A KC x NC block is 512 KiB, one core's L2; the four rows a
+     * pass reads stay in L1 while all MR rows of the C tile take their update from them.
+     */
     static final int KC = 256;
     /** Width of a packed block, and the inner loop's trip count. */
     static final int NC = 512;
