@@ -142,12 +142,12 @@ final class CudaBackend implements Backend {
         }
         if (dtype == DType.BOOL) {
             // Safetensors bools are bytes; any non-zero one is true, and kernels write 0 or 1.
-            unaryNormaliseBool(s, numel);
+            normaliseBools(s, numel);
         }
         return s;
     }
 
-    private void unaryNormaliseBool(CudaStorage s, long numel) {
+    private void normaliseBools(CudaStorage s, long numel) {
         Layout l = Layout.contiguous(numel);
         cast(s, l, s, l);
     }

@@ -2,6 +2,8 @@ package dev.kiln.cuda;
 
 import dev.kiln.Device;
 import dev.kiln.spi.BackendProvider.Availability;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.Locale;
 import java.util.Map;
@@ -24,6 +26,7 @@ final class CudaRuntime {
     static final String EMULATED_DEVICES_PROPERTY = "kiln.cuda.emulated.devices";
     static final String EMULATED_MEMORY_PROPERTY = "kiln.cuda.emulated.memory";
 
+    private static final Logger LOG = LoggerFactory.getLogger(CudaRuntime.class);
     private static volatile CudaRuntime instance;
 
     private final CudaDriver driver;
@@ -121,7 +124,12 @@ final class CudaRuntime {
             throw new IllegalArgumentException(device + " does not exist: " + driver.name() + " reports " + driver.deviceCount()
                     + " CUDA device" + (driver.deviceCount() == 1 ? "" : "s"));
         }
-        return backends.computeIfAbsent(n, i -> new CudaBackend(device, driver, CachingAllocator::collectGarbage));
+        return backends.computeIfAbsent(n, i -> {
+            CudaDriver.DeviceProperties p = driver.properties(i);
+            LOG.info("CUDA backend on {}: {} through {}; convolution and pooling use Kiln's kernels (im2col + cuBLAS), "
+                    + "cuDNN is not used", device, p.name(), driver.name());
+            return new CudaBackend(device, driver, CachingAllocator::collectGarbage);
+        });
     }
 
     /** The backend of {@code device} if it was created, else null. */
