@@ -247,6 +247,10 @@ JNIEXPORT void JNICALL Java_dev_kiln_kernels_EmulatorNative_setWorkers(JNIEnv*, 
 
 JNIEXPORT jint JNICALL Java_dev_kiln_kernels_EmulatorNative_workers(JNIEnv*, jclass) { return kiln_emu_workers(); }
 
+JNIEXPORT jlong JNICALL Java_dev_kiln_kernels_EmulatorNative_sharedPoisonBytes(JNIEnv*, jclass) {
+  return static_cast<jlong>(kiln_emu_shared_poison_bytes());
+}
+
 JNIEXPORT jobjectArray JNICALL Java_dev_kiln_kernels_EmulatorNative_kernels(JNIEnv* env, jclass) {
   const int n = kiln_emu_kernel_count();
   jclass str = env->FindClass("java/lang/String");

@@ -231,6 +231,16 @@ public final class EmulatedDevice implements AutoCloseable {
         return EmulatorNative.workers();
     }
 
+    /**
+     * Bytes of kernel {@code __shared__} variables refilled with 0xFF at the start of every block
+     * (0 would mean the library was linked so that they cannot be found, and stale shared memory
+     * from earlier blocks could hide a missing barrier).
+     */
+    public static long sharedMemoryPoisonBytes() {
+        EmulatorLibrary.require();
+        return EmulatorNative.sharedPoisonBytes();
+    }
+
     // ---- GEMM (cuBLAS semantics: column-major, argument checks, status codes) ----------------
 
     /** {@code C = alpha * op(A) * op(B) + beta * C}, column-major, as cublasSgemm. */

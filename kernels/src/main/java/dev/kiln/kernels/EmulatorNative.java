@@ -70,6 +70,8 @@ final class EmulatorNative {
 
     static native int workers();
 
+    static native long sharedPoisonBytes();
+
     /** Name and parameter kinds of every registered kernel, alternating. */
     static native String[] kernels();
 }

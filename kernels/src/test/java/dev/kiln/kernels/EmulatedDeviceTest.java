@@ -257,6 +257,8 @@ class EmulatedDeviceTest {
             EmulatedDevice.setSchedule(before, seed);
         }
         assertEquals(KernelCatalog.standard().size(), EmulatedDevice.registeredKernels().size());
+        // the reductions alone declare more than 32 floats of shared memory
+        assertTrue(EmulatedDevice.sharedMemoryPoisonBytes() > 128, "shared memory poisoning is off");
         assertTrue(EmulatedDevice.workers() >= 1);
     }
 }
