@@ -70,11 +70,12 @@ final class EmulatorLibrary {
             } else {
                 Path dir = Files.createTempDirectory("kiln-emu");
                 file = dir.resolve("libkiln_emu.so");
+                // deleteOnExit runs in reverse order: the file goes first, then its directory
+                dir.toFile().deleteOnExit();
+                file.toFile().deleteOnExit();
                 try (InputStream in = url.openStream()) {
                     Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
                 }
-                file.toFile().deleteOnExit();
-                dir.toFile().deleteOnExit();
             }
             System.load(file.toString());
             LOG.debug("loaded the kernel emulator from {}", file);

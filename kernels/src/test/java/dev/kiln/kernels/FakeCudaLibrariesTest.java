@@ -8,8 +8,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -30,8 +32,9 @@ class FakeCudaLibrariesTest {
                 () -> "skipped: the fake CUDA libraries were not built (" + EmulatorLibrary.buildStatus() + ")");
         String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         Path java = Paths.get(System.getProperty("java.home"), "bin", "java");
+        Path tmp = Files.createTempDirectory("kiln-jcuda");  // where JCuda extracts its natives
         ProcessBuilder pb = new ProcessBuilder(List.of(java.toString(), "-cp", classpath,
-                "-Djava.io.tmpdir=" + Files.createTempDirectory("kiln-jcuda"), FakeCudaProbe.class.getName(), mode))
+                "-Djava.io.tmpdir=" + tmp, FakeCudaProbe.class.getName(), mode))
                 .redirectErrorStream(true);
         String ld = System.getenv("LD_LIBRARY_PATH");
         pb.environment().put("LD_LIBRARY_PATH", fake + (ld == null || ld.isEmpty() ? "" : File.pathSeparator + ld));
@@ -40,6 +43,9 @@ class FakeCudaLibrariesTest {
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(3, TimeUnit.MINUTES), "timed out");
+        try (Stream<Path> files = Files.walk(tmp)) {
+            files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        }
         System.out.println(out);
         assertEquals(0, p.exitValue(), out);
         assertTrue(out.contains("ALL OK") || out.contains("no PTX in this build"), out);
