@@ -17,7 +17,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>{@code emulated}: the kernels module's CPU emulation of a CUDA device, which runs the same
  *       kernels (slowly) with no GPU; for tests and for trying {@code --device cuda} anywhere.
  *       {@value #EMULATED_DEVICES_PROPERTY} sets how many devices (default 2) and
- *       {@value #EMULATED_MEMORY_PROPERTY} each one's memory (default {@code 4g}).</li>
+ *       {@value #EMULATED_MEMORY_PROPERTY} each one's memory (default {@code 4g});</li>
+ *   <li>{@code auto}: the real driver when it is usable, else the emulated device; what this
+ *       module's tests use, so that they run on a GPU where there is one.</li>
  * </ul>
  */
 final class CudaRuntime {
@@ -59,10 +61,20 @@ final class CudaRuntime {
         try {
             CudaDriver d = switch (choice) {
                 case "jcuda" -> JCudaDriver.open();
-                case "emulated" -> EmulatedDriver.open(Integer.getInteger(EMULATED_DEVICES_PROPERTY, 2),
-                        parseBytes(System.getProperty(EMULATED_MEMORY_PROPERTY, "4g")));
+                case "emulated" -> openEmulated();
+                case "auto" -> {
+                    try {
+                        yield JCudaDriver.open();
+                    } catch (CudaUnavailableException e) {
+                        try {
+                            yield openEmulated();
+                        } catch (CudaUnavailableException e2) {
+                            throw new CudaUnavailableException(e.getMessage() + "; and " + e2.getMessage());
+                        }
+                    }
+                }
                 default -> throw new CudaUnavailableException("unknown " + DRIVER_PROPERTY + " \"" + choice
-                        + "\" (expected jcuda or emulated)");
+                        + "\" (expected jcuda, emulated or auto)");
             };
             return new CudaRuntime(choice, d, null);
         } catch (CudaUnavailableException e) {
@@ -71,6 +83,11 @@ final class CudaRuntime {
             // The probe must never throw: whatever else went wrong becomes the reason.
             return new CudaRuntime(choice, null, "probing the CUDA driver failed: " + e);
         }
+    }
+
+    private static EmulatedDriver openEmulated() {
+        return EmulatedDriver.open(Integer.getInteger(EMULATED_DEVICES_PROPERTY, 2),
+                parseBytes(System.getProperty(EMULATED_MEMORY_PROPERTY, "4g")));
     }
 
     /** {@code "512m"}, {@code "4g"}, {@code "1048576"}. */
@@ -109,7 +126,7 @@ final class CudaRuntime {
         return reason;
     }
 
-    /** {@code jcuda} or {@code emulated}. */
+    /** {@code jcuda}, {@code emulated} or {@code auto}. */
     String driverChoice() {
         return driverChoice;
     }

@@ -4,16 +4,16 @@ import dev.kiln.Device;
 import dev.kiln.conformance.ConformanceSuite;
 import org.junit.jupiter.api.BeforeAll;
 
-/** The conformance kit, every PyTorch-fixture op and error case, on the emulated CUDA device. */
-class EmulatedConformanceTest extends ConformanceSuite {
+/** The conformance kit, every PyTorch-fixture op and error case, on {@code cuda:0} (a GPU, else the emulated device). */
+class CudaConformanceTest extends ConformanceSuite {
 
     @BeforeAll
-    static void emulator() {
-        EmulatedCuda.assume();
+    static void cuda() {
+        TestCuda.assumeAvailable();
     }
 
     @Override
     protected Device device() {
-        return EmulatedCuda.MAIN;
+        return Device.cuda(0);
     }
 }

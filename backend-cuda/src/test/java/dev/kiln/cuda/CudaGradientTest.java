@@ -2,11 +2,11 @@ package dev.kiln.cuda;
 
 import org.junit.jupiter.api.BeforeAll;
 
-/** Backward on the emulated device against the CPU. */
-class EmulatedGradientTest extends GradientParityTests {
+/** Backward on {@code cuda:0} (a GPU, else the emulated device) against the CPU. */
+class CudaGradientTest extends GradientParityTests {
 
     @BeforeAll
-    static void emulator() {
-        EmulatedCuda.assume();
+    static void cuda() {
+        TestCuda.assumeAvailable();
     }
 }

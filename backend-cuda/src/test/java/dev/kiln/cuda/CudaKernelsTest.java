@@ -2,11 +2,11 @@ package dev.kiln.cuda;
 
 import org.junit.jupiter.api.BeforeAll;
 
-/** The backend's glue on the emulated device. */
-class EmulatedKernelsTest extends KernelGlueTests {
+/** The backend's glue on {@code cuda:0} (a GPU, else the emulated device). */
+class CudaKernelsTest extends KernelGlueTests {
 
     @BeforeAll
-    static void emulator() {
-        EmulatedCuda.assume();
+    static void cuda() {
+        TestCuda.assumeAvailable();
     }
 }

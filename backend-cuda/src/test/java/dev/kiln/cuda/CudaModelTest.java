@@ -2,11 +2,11 @@ package dev.kiln.cuda;
 
 import org.junit.jupiter.api.BeforeAll;
 
-/** nn and optim on the emulated device against the CPU. */
-class EmulatedModelTest extends ModelParityTests {
+/** nn and optim on {@code cuda:0} (a GPU, else the emulated device) against the CPU. */
+class CudaModelTest extends ModelParityTests {
 
     @BeforeAll
-    static void emulator() {
-        EmulatedCuda.assume();
+    static void cuda() {
+        TestCuda.assumeAvailable();
     }
 }

@@ -22,14 +22,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class EmulatedMemoryTest {
 
     private static final long MB = 1 << 20;
-    private static final Device D = EmulatedCuda.MEMORY;
+    private static final Device D = Device.cuda(1);
 
     @BeforeEach
     void smallDevice() {
-        EmulatedCuda.assume();
+        TestCuda.assumeEmulated();
         collectAll();
         Cuda.emptyCache(D);
-        EmulatedCuda.emulator(D).setCapacity(8 * MB);
+        TestCuda.emulator(D).setCapacity(8 * MB);
         Cuda.resetPeakMemoryStats(D);
     }
 
@@ -38,7 +38,7 @@ class EmulatedMemoryTest {
         if (CudaRuntime.get().driver() instanceof EmulatedDriver) {
             collectAll();
             Cuda.emptyCache(D);
-            EmulatedCuda.emulator(D).setCapacity(4L << 30);
+            TestCuda.emulator(D).setCapacity(4L << 30);
         }
     }
 
@@ -130,6 +130,6 @@ class EmulatedMemoryTest {
         assertTrue(Cuda.memoryReserved(D) > 0, "the segment is cached");
         Cuda.emptyCache(D);
         assertEquals(0, Cuda.memoryReserved(D));
-        assertEquals(0, EmulatedCuda.emulator(D).allocatedBytes());
+        assertEquals(0, TestCuda.emulator(D).allocatedBytes());
     }
 }

@@ -5,28 +5,37 @@ import dev.kiln.kernels.EmulatedDevice;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * The emulated CUDA devices that serve {@code cuda:N} in this module's tests (surefire sets
- * {@code kiln.cuda.driver=emulated}). {@code cuda:0} runs the conformance and gradient tests,
- * {@code cuda:1} the memory tests, whose capacity they change.
+ * The CUDA devices of this module's default test run, which selects {@code kiln.cuda.driver=auto}:
+ * a real GPU where there is one, else the kernels module's emulated device. {@code cuda:0} runs
+ * the conformance, gradient, glue and model tests; on the emulator {@code cuda:1} runs the memory
+ * tests, which change its capacity.
  */
-final class EmulatedCuda {
+final class TestCuda {
 
-    static final Device MAIN = Device.cuda(0);
-    static final Device MEMORY = Device.cuda(1);
+    private TestCuda() {
+    }
 
-    private EmulatedCuda() {
+    /** Skips the calling test, printing why, unless some CUDA driver serves {@code cuda:0}. */
+    static void assumeAvailable() {
+        CudaRuntime rt = CudaRuntime.get();
+        if (rt.driver() == null) {
+            System.out.println("[skipped] CUDA tests: " + rt.reason());
+        } else {
+            System.out.println("[cuda] tests run on " + rt.driver().name() + ": " + rt.driver().properties(0).name());
+        }
+        Assumptions.assumeTrue(rt.driver() != null, () -> "CUDA unavailable: " + rt.reason());
     }
 
     /** Skips the calling test, printing why, unless the emulated device serves {@code cuda:N}. */
-    static void assume() {
+    static void assumeEmulated() {
         CudaRuntime rt = CudaRuntime.get();
         boolean ok = rt.driver() instanceof EmulatedDriver;
         if (!ok) {
             String why = rt.driver() == null ? "CUDA unavailable: " + rt.reason()
-                    : "cuda:N is served by " + rt.driver().name() + ", not the emulator (run with -Dkiln.cuda.driver=emulated)";
-            System.out.println("[skipped] emulated CUDA tests: " + why);
+                    : "cuda:N is served by " + rt.driver().name() + ", and these tests need the emulator's memory cap";
+            System.out.println("[skipped] emulated-device tests: " + why);
         }
-        Assumptions.assumeTrue(ok, () -> "emulated CUDA device unavailable: " + rt.reason());
+        Assumptions.assumeTrue(ok, () -> "the emulated CUDA device does not serve cuda:N: " + rt.reason());
     }
 
     /** The emulated device behind {@code device}. */
