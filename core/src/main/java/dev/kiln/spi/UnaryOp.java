@@ -2,7 +2,7 @@ package dev.kiln.spi;
 
 /**
  * Elementwise unary operations a backend implements. The CUDA kernel for an op is named
- * {@code unary_<kernelName>_<dtype>}. {@link #CLAMP} takes (lo, hi) with infinities for an absent
+ * {@code kiln_unary_<kernelName>_<dtype>} (see the kernels module's {@code KernelCatalog}). {@link #CLAMP} takes (lo, hi) with infinities for an absent
  * bound, {@link #LEAKY_RELU} (slope) and {@link #ELU} (alpha); the others ignore the parameters.
  */
 public enum UnaryOp {
