@@ -76,18 +76,79 @@ public final class Engine implements GradientEngine {
         }
     }
 
+    /**
+     * The gradient tensors a backward creates and alone holds, closed as soon as they are used up,
+     * so that their memory (large activations' gradients) goes back to the backend at once instead
+     * of waiting for the GC. A tensor counts its places in the pending map; one that no place holds
+     * after its node ran is closed, unless it is foreign: given by the caller, returned by a custom
+     * function, or handed to user code (hooks, {@code grad()} results, graphs being recorded), which
+     * turns the whole mechanism off. Views of a closed tensor keep its storage alive (storages are
+     * reference-counted per tensor), so closing is always safe for the tensor objects counted here.
+     */
+    private static final class Owned {
+        final boolean enabled;
+        final Map<Tensor, Integer> holds = new IdentityHashMap<>();
+        final Map<Tensor, Boolean> foreign = new IdentityHashMap<>();
+
+        Owned(boolean enabled) {
+            this.enabled = enabled;
+        }
+
+        void foreign(Tensor t) {
+            if (t != null) {
+                foreign.put(t, Boolean.TRUE);
+            }
+        }
+
+        void hold(Tensor t) {
+            holds.merge(t, 1, Integer::sum);
+        }
+
+        void drop(Tensor t) {
+            holds.computeIfPresent(t, (k, c) -> c > 1 ? c - 1 : null);
+        }
+
+        /** Closes t when nothing holds it any more. */
+        void closeIfFree(Tensor t) {
+            if (enabled && t != null && !holds.containsKey(t) && !foreign.containsKey(t)) {
+                foreign.put(t, Boolean.TRUE); // never twice
+                t.close();
+            }
+        }
+    }
+
+    /** Adds g to node's pending gradient, the sum replacing (and releasing) the earlier one. */
+    private static void accumulate(Map<Node, Tensor> pending, Owned owned, Node node, Tensor g) {
+        Tensor old = pending.get(node);
+        if (old == null) {
+            pending.put(node, g);
+            owned.hold(g);
+            return;
+        }
+        Tensor sum = old.add(g);
+        pending.put(node, sum);
+        owned.hold(sum);
+        owned.drop(old);
+        owned.closeIfFree(old);
+    }
+
     private static void run(List<Tensor> roots, List<Tensor> rootGrads, boolean retain, boolean create, Capture capture) {
         Map<Node, Tensor> pending = new IdentityHashMap<>();
         List<Node> starts = new ArrayList<>();
+        Owned owned = new Owned(!create && capture == null && !Kiln.isAnomalyEnabled());
         try (GradScope mode = create ? Kiln.enableGrad() : Kiln.noGrad()) {
             for (int i = 0; i < roots.size(); i++) {
                 Tensor root = roots.get(i);
-                Tensor g = rootGrads.size() > i ? rootGrads.get(i) : null;
-                g = initialGrad(root, g, i);
+                Tensor given = rootGrads.size() > i ? rootGrads.get(i) : null;
+                Tensor g = initialGrad(root, given, i);
+                if (given != null) {
+                    owned.foreign(given);
+                    owned.foreign(g);
+                }
                 if (root.gradFn() == null) {
-                    deliverToLeaf(root, g, create, capture);
+                    deliverToLeaf(root, g, create, capture, owned);
                 } else {
-                    pending.merge(root.gradFn(), g, Tensor::add);
+                    accumulate(pending, owned, root.gradFn(), g);
                     starts.add(root.gradFn());
                 }
             }
@@ -101,9 +162,16 @@ public final class Engine implements GradientEngine {
             while (!ready.isEmpty()) {
                 Node node = ready.poll();
                 Tensor g = pending.remove(node);
+                owned.drop(g);
+                Tensor incoming = g;
                 for (UnaryOperator<Tensor> hook : node.hooks()) {
+                    owned.foreign(g);
                     Tensor r = hook.apply(g);
                     g = r == null ? g : r;
+                    owned.foreign(g);
+                }
+                if (node.kind() == dev.kiln.graph.OpKind.CUSTOM) {
+                    owned.foreign(g); // user code may keep it
                 }
                 if (node.retainedOutput() != null && capture == null) {
                     node.retainedOutput().setGrad(create ? g : g.detach());
@@ -120,6 +188,11 @@ public final class Engine implements GradientEngine {
                 if (!retain) {
                     node.release();
                 }
+                if (node.kind() == dev.kiln.graph.OpKind.CUSTOM) {
+                    for (Tensor gi : inputGrads) {
+                        owned.foreign(gi);
+                    }
+                }
                 Edge[] next = node.next();
                 for (int i = 0; i < next.length; i++) {
                     Edge e = next[i];
@@ -134,11 +207,16 @@ public final class Engine implements GradientEngine {
                         checkFinite(node, i, gi);
                     }
                     if (e.isLeaf()) {
-                        deliverToLeaf(e.leaf(), gi, create, capture);
+                        deliverToLeaf(e.leaf(), gi, create, capture, owned);
                     } else {
-                        pending.merge(e.node(), gi, Tensor::add);
+                        accumulate(pending, owned, e.node(), gi);
                         release(e.node(), dependencies, ready, pending, retain);
                     }
+                }
+                owned.closeIfFree(incoming);
+                owned.closeIfFree(g);
+                for (Tensor gi : inputGrads) {
+                    owned.closeIfFree(gi);
                 }
             }
         }
@@ -216,10 +294,12 @@ public final class Engine implements GradientEngine {
         return g.to(root.dtype()).to(root.device());
     }
 
-    private static void deliverToLeaf(Tensor leaf, Tensor g, boolean create, Capture capture) {
+    private static void deliverToLeaf(Tensor leaf, Tensor g, boolean create, Capture capture, Owned owned) {
         for (UnaryOperator<Tensor> hook : leaf.hooks()) {
+            owned.foreign(g);
             Tensor r = hook.apply(g);
             g = r == null ? g : r;
+            owned.foreign(g);
         }
         if (!Arrays.equals(g.shape(), leaf.shape())) {
             throw new IllegalStateException("autograd: internal error: gradient of shape " + Arrays.toString(g.shape())

@@ -6,7 +6,8 @@ import dev.kiln.spi.Storage;
 
 /**
  * A CPU storage: one Java array ({@code float[]}, {@code double[]}, {@code long[]},
- * {@code boolean[]}, or {@code short[]} bits for float16/bfloat16). The GC frees it.
+ * {@code boolean[]}, or {@code short[]} bits for float16/bfloat16). The GC frees it, or
+ * {@link #free()} hands a large float32 array to {@link BufferPool} for reuse.
  */
 final class CpuStorage implements Storage {
 
@@ -27,7 +28,7 @@ final class CpuStorage implements Storage {
         }
         int n = (int) numel;
         Object data = switch (dtype) {
-            case FLOAT32 -> new float[n];
+            case FLOAT32 -> BufferPool.floats(n);
             case FLOAT64 -> new double[n];
             case INT64 -> new long[n];
             case BOOL -> new boolean[n];
@@ -51,8 +52,12 @@ final class CpuStorage implements Storage {
         return Device.cpu();
     }
 
+    /** Drops the array; a large float32 one goes back to {@link BufferPool} for the next allocation of its size. */
     @Override
     public void free() {
+        if (data instanceof float[] f && f.length == numel) {
+            BufferPool.recycle(f);
+        }
         data = null;
     }
 

@@ -236,7 +236,8 @@ final class Elementwise {
             case FLOAT32 -> {
                 float[] a = src.floats();
                 float[] o = dst.floats();
-                if (it.sameIndexFlat() && floatFlat(op, it, a, o)) {
+                if (as == 1 && os == 1 && unitRunOp(op)) {
+                    it.forEachRow((st, n) -> unitRun(op, a, st[0], o, st[1], n));
                     return;
                 }
                 if (floatFastPath(op, it, a, as, o, os)) {
@@ -285,56 +286,81 @@ final class Elementwise {
         }
     }
 
+    /** Float32 ops with a branch-free, vectorisable loop over unit-stride runs ({@link #unitRun}). */
+    private static boolean unitRunOp(UnaryOp op) {
+        return switch (op) {
+            case RELU, NEG, SQUARE, ABS, SIGN, SQRT, RECIPROCAL -> true;
+            default -> false;
+        };
+    }
+
     /**
-     * Whole contiguous float32 runs (one storage index for input and output, possibly in place):
-     * loops over one induction variable that C2 vectorises, split across threads when large. The
-     * results are those of the strided loops (float arithmetic rounds as double arithmetic
-     * followed by one rounding does, for these ops).
+     * {@code o[oo + j] = op(a[ao + j])} for {@code j < n}: unit-stride runs (whole contiguous
+     * tensors, or rows of them) in loops C2 vectorises, with the results of the strided loops. The
+     * loops have no data-dependent branches: with random signs a branch per element mispredicts
+     * half the time and ran 10x slower.
      */
-    private static boolean floatFlat(UnaryOp op, Strided it, float[] a, float[] o) {
+    static void unitRun(UnaryOp op, float[] a, int ao, float[] o, int oo, int n) {
         switch (op) {
-            case RELU -> it.forEachFlat((from, to) -> {
-                for (int j = from; j < to; j++) {
-                    float x = a[j];
-                    o[j] = x > 0 || x != x ? x : 0f;
+            case RELU -> {
+                // max(x, 0) is relu exactly: NaN stays NaN, -0 becomes +0.
+                for (int j = 0; j < n; j++) {
+                    o[oo + j] = Math.max(a[ao + j], 0f);
                 }
-            });
-            case NEG -> it.forEachFlat((from, to) -> {
-                for (int j = from; j < to; j++) {
-                    o[j] = -a[j];
-                }
-            });
-            case SQUARE -> it.forEachFlat((from, to) -> {
-                for (int j = from; j < to; j++) {
-                    o[j] = a[j] * a[j];
-                }
-            });
-            case ABS -> it.forEachFlat((from, to) -> {
-                for (int j = from; j < to; j++) {
-                    o[j] = Math.abs(a[j]);
-                }
-            });
-            case SIGN -> it.forEachFlat((from, to) -> {
-                for (int j = from; j < to; j++) {
-                    float x = a[j];
-                    o[j] = x > 0 ? 1f : x < 0 ? -1f : x == x ? x : 0f;
-                }
-            });
-            case SQRT -> it.forEachFlat((from, to) -> {
-                for (int j = from; j < to; j++) {
-                    o[j] = (float) Math.sqrt(a[j]);
-                }
-            });
-            case RECIPROCAL -> it.forEachFlat((from, to) -> {
-                for (int j = from; j < to; j++) {
-                    o[j] = 1f / a[j];
-                }
-            });
-            default -> {
-                return false;
             }
+            case NEG -> {
+                for (int j = 0; j < n; j++) {
+                    o[oo + j] = -a[ao + j];
+                }
+            }
+            case SQUARE -> {
+                for (int j = 0; j < n; j++) {
+                    float x = a[ao + j];
+                    o[oo + j] = x * x;
+                }
+            }
+            case ABS -> {
+                for (int j = 0; j < n; j++) {
+                    o[oo + j] = Math.abs(a[ao + j]);
+                }
+            }
+            case SIGN -> {
+                if (signRun(a, ao, o, oo, n)) {
+                    return;
+                }
+                for (int j = 0; j < n; j++) {
+                    float x = a[ao + j];
+                    o[oo + j] = x > 0 ? 1f : x < 0 ? -1f : x == x ? x : 0f;
+                }
+            }
+            case SQRT -> {
+                for (int j = 0; j < n; j++) {
+                    o[oo + j] = (float) Math.sqrt(a[ao + j]);
+                }
+            }
+            case RECIPROCAL -> {
+                for (int j = 0; j < n; j++) {
+                    o[oo + j] = 1f / a[ao + j];
+                }
+            }
+            default -> throw new AssertionError(op);
         }
-        return true;
+    }
+
+    /**
+     * sign(x) without branches: {@code clamp(x * MAX * MAX, -1, 1)} is -1, 0 (keeping the sign of
+     * zero) or 1 for every number, but NaN for NaN, where sign is 0. A max-reduction notices NaN
+     * in the same pass; the run is then redone by the exact loop (returns false). Only for
+     * {@code o} not aliasing {@code a} at other positions.
+     */
+    static boolean signRun(float[] a, int ao, float[] o, int oo, int n) {
+        float seen = 0f;
+        for (int j = 0; j < n; j++) {
+            float x = a[ao + j];
+            seen = Math.max(seen, x);
+            o[oo + j] = Math.min(Math.max(x * Float.MAX_VALUE * Float.MAX_VALUE, -1f), 1f);
+        }
+        return seen == seen;
     }
 
     /** Dedicated float32 loops for the unary ops that dominate training, so the JIT inlines and vectorises them. */
@@ -559,15 +585,17 @@ final class Elementwise {
     private static boolean floatFastPath(BinaryOp op, Strided it, float[] x, int as, float[] y, int bs, float[] o, int os) {
         boolean arithmetic = op == BinaryOp.ADD || op == BinaryOp.SUB || op == BinaryOp.MUL || op == BinaryOp.DIV
                 || op == BinaryOp.MAXIMUM || op == BinaryOp.MINIMUM;
-        if (arithmetic && it.sameIndexFlat()) {
-            it.forEachFlat((from, to) -> flatRun(op, x, y, o, from, to));
-            return true;
-        }
-        if (arithmetic && it.rows == 1 && as == 1 && os == 1 && bs == 0 && it.offsets[0] == it.offsets[2]) {
-            // A tensor with a scalar (a 0-dim operand or a Java number).
-            float v = y[(int) it.offsets[1]];
-            int base = (int) it.offsets[0];
-            Parallel.forRange(it.inner, 1, (s0, e0) -> scalarRun(op, x, v, o, base + (int) s0, base + (int) e0));
+        if (arithmetic && os == 1 && (as == 1 || as == 0) && (bs == 1 || bs == 0) && (as | bs) != 0) {
+            // Unit-stride runs, or runs against one value per run (a scalar, a broadcast column).
+            it.forEachRow((st, n) -> {
+                if (as == 1 && bs == 1) {
+                    unitRun(op, x, st[0], y, st[1], o, st[2], n);
+                } else if (as == 1) {
+                    valueRun(op, x, st[0], y[st[1]], false, o, st[2], n);
+                } else {
+                    valueRun(op, y, st[1], x[st[0]], true, o, st[2], n);
+                }
+            });
             return true;
         }
         switch (op) {
@@ -599,76 +627,91 @@ final class Elementwise {
     }
 
     /**
-     * {@code o[j] = x[j] op y[j]} over one index range: loops indexed by the induction variable
-     * alone, which the JIT vectorises (strided loops cannot be, nor loops whose operands start at
-     * different offsets, as C2 cannot then rule out an overlap between input and output).
+     * {@code o[oo + j] = x[xo + j] op y[yo + j]} for {@code j < n}: loops over one induction
+     * variable with fixed offsets, which C2 vectorises (the strided loops, stepping each operand by
+     * a variable stride, it does not).
      */
-    private static void flatRun(BinaryOp op, float[] x, float[] y, float[] o, int from, int to) {
+    static void unitRun(BinaryOp op, float[] x, int xo, float[] y, int yo, float[] o, int oo, int n) {
         switch (op) {
             case ADD -> {
-                for (int j = from; j < to; j++) {
-                    o[j] = x[j] + y[j];
+                for (int j = 0; j < n; j++) {
+                    o[oo + j] = x[xo + j] + y[yo + j];
                 }
             }
             case SUB -> {
-                for (int j = from; j < to; j++) {
-                    o[j] = x[j] - y[j];
+                for (int j = 0; j < n; j++) {
+                    o[oo + j] = x[xo + j] - y[yo + j];
                 }
             }
             case MUL -> {
-                for (int j = from; j < to; j++) {
-                    o[j] = x[j] * y[j];
+                for (int j = 0; j < n; j++) {
+                    o[oo + j] = x[xo + j] * y[yo + j];
                 }
             }
             case DIV -> {
-                for (int j = from; j < to; j++) {
-                    o[j] = x[j] / y[j];
+                for (int j = 0; j < n; j++) {
+                    o[oo + j] = x[xo + j] / y[yo + j];
                 }
             }
             case MAXIMUM -> {
-                for (int j = from; j < to; j++) {
-                    o[j] = Math.max(x[j], y[j]);
+                for (int j = 0; j < n; j++) {
+                    o[oo + j] = Math.max(x[xo + j], y[yo + j]);
                 }
             }
             default -> {
-                for (int j = from; j < to; j++) {
-                    o[j] = Math.min(x[j], y[j]);
+                for (int j = 0; j < n; j++) {
+                    o[oo + j] = Math.min(x[xo + j], y[yo + j]);
                 }
             }
         }
     }
 
-    /** {@code o[j] = x[j] op v} over one index range. */
-    private static void scalarRun(BinaryOp op, float[] x, float v, float[] o, int from, int to) {
+    /**
+     * {@code o[oo + j] = x[xo + j] op v} for {@code j < n}, or {@code v op x[xo + j]} when
+     * {@code swapped}: a run against a scalar or a value broadcast along the run.
+     */
+    static void valueRun(BinaryOp op, float[] x, int xo, float v, boolean swapped, float[] o, int oo, int n) {
         switch (op) {
             case ADD -> {
-                for (int j = from; j < to; j++) {
-                    o[j] = x[j] + v;
+                for (int j = 0; j < n; j++) {
+                    o[oo + j] = x[xo + j] + v;
                 }
             }
             case SUB -> {
-                for (int j = from; j < to; j++) {
-                    o[j] = x[j] - v;
+                if (swapped) {
+                    for (int j = 0; j < n; j++) {
+                        o[oo + j] = v - x[xo + j];
+                    }
+                } else {
+                    for (int j = 0; j < n; j++) {
+                        o[oo + j] = x[xo + j] - v;
+                    }
                 }
             }
             case MUL -> {
-                for (int j = from; j < to; j++) {
-                    o[j] = x[j] * v;
+                for (int j = 0; j < n; j++) {
+                    o[oo + j] = x[xo + j] * v;
                 }
             }
             case DIV -> {
-                for (int j = from; j < to; j++) {
-                    o[j] = x[j] / v;
+                if (swapped) {
+                    for (int j = 0; j < n; j++) {
+                        o[oo + j] = v / x[xo + j];
+                    }
+                } else {
+                    for (int j = 0; j < n; j++) {
+                        o[oo + j] = x[xo + j] / v;
+                    }
                 }
             }
             case MAXIMUM -> {
-                for (int j = from; j < to; j++) {
-                    o[j] = Math.max(x[j], v);
+                for (int j = 0; j < n; j++) {
+                    o[oo + j] = Math.max(x[xo + j], v);
                 }
             }
             default -> {
-                for (int j = from; j < to; j++) {
-                    o[j] = Math.min(x[j], v);
+                for (int j = 0; j < n; j++) {
+                    o[oo + j] = Math.min(x[xo + j], v);
                 }
             }
         }

@@ -47,10 +47,19 @@ final class FusedKernels {
     private static void activationF(UnaryOp op, float[] g, float[] s, float[] o, int from, int to) {
         switch (op) {
             case RELU -> {
+                // sign(out) as the SIGN kernel computes it, without branches (see Elementwise.signRun);
+                // a run holding NaN (whose sign is 0) is redone exactly.
+                float seen = 0f;
                 for (int j = from; j < to; j++) {
                     float x = s[j];
-                    // sign(out) as the SIGN kernel computes it (NaN gives 0), times the gradient.
-                    o[j] = g[j] * (x > 0 ? 1f : x < 0 ? -1f : x == x ? x : 0f);
+                    seen = Math.max(seen, x);
+                    o[j] = g[j] * Math.min(Math.max(x * Float.MAX_VALUE * Float.MAX_VALUE, -1f), 1f);
+                }
+                if (seen != seen) {
+                    for (int j = from; j < to; j++) {
+                        float x = s[j];
+                        o[j] = g[j] * (x > 0 ? 1f : x < 0 ? -1f : x == x ? x : 0f);
+                    }
                 }
             }
             case SIGMOID -> {

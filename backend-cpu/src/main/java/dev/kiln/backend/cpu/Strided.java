@@ -107,35 +107,6 @@ final class Strided {
     }
 
     /**
-     * True when every operand is one run with unit stride from the same storage index (typically a
-     * whole contiguous tensor from 0): a loop indexed by one variable covers all of them, which is
-     * the form C2 vectorises.
-     */
-    boolean sameIndexFlat() {
-        if (rows != 1) {
-            return false;
-        }
-        for (int k = 0; k < operands; k++) {
-            if (innerStride(k) != 1 || offsets[k] != offsets[0]) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** A loop body over the storage indices {@code [from, to)} shared by all operands. */
-    @FunctionalInterface
-    interface FlatBody {
-        void run(int from, int to);
-    }
-
-    /** For {@link #sameIndexFlat} layouts: runs {@code body} over the run, split across threads when large. */
-    void forEachFlat(FlatBody body) {
-        int base = (int) offsets[0];
-        Parallel.forRange(inner, 1, (s, e) -> body.run(base + (int) s, base + (int) e));
-    }
-
-    /**
      * Runs {@code body} for every row, in parallel when the work is large. A single long row (a
      * contiguous tensor) is cut into pieces, each run with its operands' start indices.
      */
