@@ -625,6 +625,16 @@ final class CudaBackend implements Backend {
      */
     private void widened(DType inType, DType outType, CudaStorage[] inputs, Layout[] layouts, CudaStorage dst, Layout dstLayout,
                          WideOp op) {
+        widened(inType, outType, false, inputs, layouts, dst, dstLayout, op);
+    }
+
+    /** As {@link #widened}, for ops that update {@code dst} in place: the temporary starts as a copy of it. */
+    private void widenedInPlace(DType type, CudaStorage[] inputs, Layout[] layouts, CudaStorage dst, Layout dstLayout, WideOp op) {
+        widened(type, type, true, inputs, layouts, dst, dstLayout, op);
+    }
+
+    private void widened(DType inType, DType outType, boolean inPlace, CudaStorage[] inputs, Layout[] layouts, CudaStorage dst,
+                         Layout dstLayout, WideOp op) {
         CudaStorage[] wide = new CudaStorage[inputs.length];
         Layout[] wideLayouts = new Layout[inputs.length];
         CudaStorage out = null;
@@ -636,34 +646,9 @@ final class CudaBackend implements Backend {
             }
             Layout ol = Layout.contiguous(dstLayout.shape());
             out = allocate(outType, dstLayout.numel());
-            op.run(wide, wideLayouts, out, ol);
-            cast(out, ol, dst, dstLayout);
-        } finally {
-            for (CudaStorage w : wide) {
-                if (w != null) {
-                    w.free();
-                }
+            if (inPlace) {
+                cast(dst, dstLayout, out, ol);
             }
-            if (out != null) {
-                out.free();
-            }
-        }
-    }
-
-    /** As {@link #widened}, for ops that update {@code dst} in place: its widened copy is the output. */
-    private void widenedInPlace(DType type, CudaStorage[] inputs, Layout[] layouts, CudaStorage dst, Layout dstLayout, WideOp op) {
-        CudaStorage[] wide = new CudaStorage[inputs.length];
-        Layout[] wideLayouts = new Layout[inputs.length];
-        CudaStorage out = null;
-        try {
-            for (int k = 0; k < inputs.length; k++) {
-                wideLayouts[k] = Layout.contiguous(layouts[k].shape());
-                wide[k] = allocate(type, layouts[k].numel());
-                cast(inputs[k], layouts[k], wide[k], wideLayouts[k]);
-            }
-            Layout ol = Layout.contiguous(dstLayout.shape());
-            out = allocate(type, dstLayout.numel());
-            cast(dst, dstLayout, out, ol);
             op.run(wide, wideLayouts, out, ol);
             cast(out, ol, dst, dstLayout);
         } finally {

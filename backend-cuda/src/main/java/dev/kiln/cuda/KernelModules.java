@@ -16,7 +16,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 
@@ -25,9 +27,10 @@ import static jcuda.driver.JCudaDriver.cuModuleLoadData;
 /**
  * Loads Kiln's kernel module on one device, lazily, on the first launch: the shipped fatbin first
  * (cubins for sm_75 to sm_120 and PTX); when the driver rejects it (PTX newer than the driver,
- * no image for this GPU) the shipped {@code .cu} sources are compiled with NVRTC for the
- * device's architecture, and the cubin is cached on disk; when both fail, one error says what to
- * install.
+ * no image for this GPU) the shipped {@code .cu} sources are compiled with NVRTC to a cubin for
+ * the device's architecture, or, for a GPU newer than NVRTC knows, to PTX for the newest
+ * architecture it does know, which the driver then compiles; the result is cached on disk. When
+ * both fail, one error says what to install.
  */
 final class KernelModules {
 
@@ -80,11 +83,28 @@ final class KernelModules {
             fatbinProblem = "the driver rejected the shipped fatbin (" + CUresult.stringFor(r) + ")";
         }
         try {
-            String arch = "sm_" + device.major() + device.minor();
-            byte[] cubin = compileCached(arch);
+            int cc = device.major() * 10 + device.minor();
+            int[] supported = nvrtcArchitectures();
             CUmodule m = new CUmodule();
-            JCudaDriver.check(cuModuleLoadData(m, cubin), "cuModuleLoadData(NVRTC cubin " + arch + ")");
-            path = "NVRTC, compiled for " + arch + " (" + fatbinProblem + ")";
+            if (Arrays.stream(supported).anyMatch(a -> a == cc)) {
+                String arch = "sm_" + cc;
+                byte[] cubin = compileCached(arch, false);
+                JCudaDriver.check(cuModuleLoadData(m, cubin), "cuModuleLoadData(NVRTC cubin " + arch + ")");
+                path = "NVRTC, compiled for " + arch + " (" + fatbinProblem + ")";
+            } else {
+                // A GPU newer than this NVRTC: PTX for the newest architecture it knows, which the
+                // driver compiles for the GPU.
+                int best = Arrays.stream(supported).filter(a -> a <= cc).max().orElseThrow(() -> new CudaException(
+                        "NVRTC " + nvrtcVersion() + " compiles for none of the architectures up to sm_" + cc));
+                String arch = "compute_" + best;
+                byte[] ptx = compileCached(arch, true);
+                int r = cuModuleLoadData(m, ptx);
+                if (r != CUresult.CUDA_SUCCESS) {
+                    throw new CudaException("NVRTC " + nvrtcVersion() + " does not know sm_" + cc + ", and the driver rejected the PTX "
+                            + "it made for " + arch + " (" + CUresult.stringFor(r) + ")");
+                }
+                path = "NVRTC, PTX for " + arch + " compiled by the driver for sm_" + cc + " (" + fatbinProblem + ")";
+            }
             LOG.info("CUDA kernels: {}", path);
             return m;
         } catch (RuntimeException | LinkageError e) {
@@ -92,35 +112,39 @@ final class KernelModules {
             throw new CudaException("Kiln's CUDA kernels cannot run on " + device.name() + " (compute capability "
                     + device.computeCapability() + ") with this NVIDIA driver (CUDA " + JCudaDriver.versionString(driverVersion)
                     + "): " + fatbinProblem + ", and compiling them at run time with NVRTC failed (" + why
-                    + "). Install NVIDIA driver 580 or newer, which runs the shipped kernels, or the CUDA 12 runtime compiler "
-                    + "(libnvrtc.so.12, e.g. the nvidia-cuda-nvrtc-cu12 package) so that Kiln can compile them for this GPU.", e);
+                    + "). Install NVIDIA driver 580 or newer, which runs the shipped kernels, or a CUDA 12 runtime compiler recent "
+                    + "enough for this GPU (libnvrtc.so.12, e.g. the nvidia-cuda-nvrtc-cu12 package) so that Kiln can compile "
+                    + "them for it.", e);
         }
     }
 
-    /** The cubin for {@code arch}, from the disk cache when the same sources were compiled before. */
-    private byte[] compileCached(String arch) {
-        Map<String, String> sources = new java.util.LinkedHashMap<>(KernelSources.headers());
+    /**
+     * The cubin for {@code arch} ({@code sm_XY}) or the PTX ({@code compute_XY}, NUL-terminated),
+     * from the disk cache when the same sources were compiled before by the same NVRTC.
+     */
+    private byte[] compileCached(String arch, boolean ptx) {
+        Map<String, String> sources = new LinkedHashMap<>(KernelSources.headers());
         sources.put(KernelSources.MAIN, KernelSources.read(KernelSources.MAIN));
         String version = nvrtcVersion();
-        Path file = cacheDir().resolve(key(sources, arch, version) + "-" + arch + ".cubin");
+        Path file = cacheDir().resolve(key(sources, arch, version) + "-" + arch + (ptx ? ".ptx" : ".cubin"));
         try {
             if (Files.isRegularFile(file)) {
-                LOG.debug("CUDA kernels: cubin from cache {}", file);
+                LOG.debug("CUDA kernels: {} from the cache", file);
                 return Files.readAllBytes(file);
             }
         } catch (IOException e) {
-            LOG.warn("CUDA kernels: cannot read cached cubin {}: {}", file, e.toString());
+            LOG.warn("CUDA kernels: cannot read the cached {}: {}", file, e.toString());
         }
-        byte[] cubin = compile(sources, arch);
+        byte[] image = compile(sources, arch, ptx);
         try {
             Files.createDirectories(file.getParent());
             Path tmp = Files.createTempFile(file.getParent(), "kiln", ".tmp");
-            Files.write(tmp, cubin);
+            Files.write(tmp, image);
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
-            LOG.warn("CUDA kernels: cannot cache the cubin in {}: {}", file, e.toString());
+            LOG.warn("CUDA kernels: cannot cache {}: {}", file, e.toString());
         }
-        return cubin;
+        return image;
     }
 
     /** Where compiled cubins are kept: {@code kiln.cuda.cacheDir}, else {@code $XDG_CACHE_HOME/kiln/kernels}, else {@code ~/.cache/kiln/kernels}. */
@@ -155,8 +179,18 @@ final class KernelModules {
         }
     }
 
-    /** Compiles the main source, with every other file as a header it may include. */
-    private static byte[] compile(Map<String, String> sources, String arch) {
+    /** The architectures ({@code 86} for sm_86) this NVRTC compiles for. */
+    private static int[] nvrtcArchitectures() {
+        JNvrtc.setExceptionsEnabled(false);
+        int[] n = new int[1];
+        checkNvrtc(JNvrtc.nvrtcGetNumSupportedArchs(n), "nvrtcGetNumSupportedArchs");
+        int[] archs = new int[n[0]];
+        checkNvrtc(JNvrtc.nvrtcGetSupportedArchs(archs), "nvrtcGetSupportedArchs");
+        return archs;
+    }
+
+    /** Compiles the main source, with every other file as a header it may include, to a cubin or to PTX. */
+    private static byte[] compile(Map<String, String> sources, String arch, boolean ptx) {
         String[] names = sources.keySet().stream().filter(n -> !n.equals(KernelSources.MAIN)).toArray(String[]::new);
         String[] contents = new String[names.length];
         for (int i = 0; i < names.length; i++) {
@@ -171,7 +205,14 @@ final class KernelModules {
             if (r != nvrtcResult.NVRTC_SUCCESS) {
                 String[] log = new String[1];
                 JNvrtc.nvrtcGetProgramLog(program, log);
-                throw new CudaException("nvrtcCompileProgram for " + arch + ": " + nvrtcResult.stringFor(r) + "\n" + log[0]);
+                throw new CudaException("nvrtcCompileProgram for " + arch + ": " + nvrtcResult.stringFor(r) + ": "
+                        + String.valueOf(log[0]).trim());
+            }
+            if (ptx) {
+                String[] text = new String[1];
+                checkNvrtc(JNvrtc.nvrtcGetPTX(program, text), "nvrtcGetPTX");
+                byte[] b = text[0].getBytes(StandardCharsets.US_ASCII);
+                return Arrays.copyOf(b, b.length + 1);  // the driver reads PTX up to a NUL
             }
             long[] size = new long[1];
             checkNvrtc(JNvrtc.nvrtcGetCUBINSize(program, size), "nvrtcGetCUBINSize");
