@@ -76,6 +76,20 @@ public final class Kiln {
         return GradMode.anomalyEnabled();
     }
 
+    /**
+     * Memory statistics of {@code device}: bytes in live tensors, bytes held by the caching
+     * allocator, the peak, and the number of allocations ({@code torch.cuda.memory_stats}). Zero on
+     * the CPU, whose memory the garbage collector manages.
+     */
+    public static dev.kiln.spi.Backend.MemoryStats memoryStats(Device device) {
+        return Backends.get(device).memoryStats();
+    }
+
+    /** Returns {@code device}'s cached, unused memory to the device ({@code torch.cuda.empty_cache}). */
+    public static void emptyCache(Device device) {
+        Backends.get(device).emptyCache();
+    }
+
     /** Saves named tensors (a state dict) to a safetensors file, atomically. */
     public static void save(Map<String, Tensor> tensors, Path file) throws IOException {
         Safetensors.save(tensors, file);

@@ -124,6 +124,12 @@ class TensorBehaviourTest {
     }
 
     @Test
+    void cpuMemoryIsTheGarbageCollectors() {
+        assertEquals(0, Kiln.memoryStats(Device.cpu()).allocated());
+        Kiln.emptyCache(Device.cpu());
+    }
+
+    @Test
     void closedTensorsRefuseUse() {
         Tensor t = Tensor.ones(3);
         Tensor view = t.narrow(0, 0, 2);
