@@ -22,8 +22,14 @@ final class MatrixProduct {
             int bOff = (int) (bl.offset() + i * bl.stride(0));
             int cOff = (int) (cl.offset() + i * cl.stride(0));
             switch (a.dtype()) {
-                case FLOAT32 -> Gemm.sgemm(m, n, k, a.floats(), aOff, (int) al.stride(1), (int) al.stride(2),
-                        b.floats(), bOff, (int) bl.stride(1), (int) bl.stride(2), c.floats(), cOff, ldc, false, Parallel.POOL);
+                case FLOAT32 -> {
+                    if (!SkinnyGemm.sgemm(m, n, k, a.floats(), aOff, (int) al.stride(1), (int) al.stride(2),
+                            b.floats(), bOff, (int) bl.stride(1), (int) bl.stride(2), c.floats(), cOff, ldc)) {
+                        Gemm.sgemm(m, n, k, a.floats(), aOff, (int) al.stride(1), (int) al.stride(2),
+                                b.floats(), bOff, (int) bl.stride(1), (int) bl.stride(2), c.floats(), cOff, ldc, false,
+                                Parallel.POOL);
+                    }
+                }
                 case FLOAT64 -> Gemm.dgemm(m, n, k, a.doubles(), aOff, (int) al.stride(1), (int) al.stride(2),
                         b.doubles(), bOff, (int) bl.stride(1), (int) bl.stride(2), c.doubles(), cOff, ldc, false, Parallel.POOL);
                 case INT64 -> longProduct(m, n, k, a.longs(), aOff, al, b.longs(), bOff, bl, c.longs(), cOff, ldc);
