@@ -1822,8 +1822,10 @@ public final class Tensor implements AutoCloseable {
             backend().matmul(storage(), layout.unsqueeze(0), other.storage(), other.layout.unsqueeze(0), out.storage(),
                     out.layout.unsqueeze(0));
             if (recording(this, other)) {
+                // ints: whether each operand is a transposed view, so that its gradient is made in the
+                // same layout (a linear layer's weight gradient then comes out contiguous).
                 out.attach(node(OpKind.MATMUL, new Tensor[] {this, other}, other.requiresGrad ? this : null,
-                        requiresGrad ? other : null));
+                        requiresGrad ? other : null).ints(transposedMatrix() ? 1 : 0, other.transposedMatrix() ? 1 : 0));
             }
             return out;
         }
@@ -1842,6 +1844,11 @@ public final class Tensor implements AutoCloseable {
             out = out.squeeze(-1);
         }
         return out;
+    }
+
+    /** A rank-2 tensor stored column-major (the transpose of a contiguous matrix), as {@code w.t()}. */
+    private boolean transposedMatrix() {
+        return rank() == 2 && !layout.isContiguous() && layout.stride(0) == 1 && layout.stride(1) == layout.size(0);
     }
 
     /** Batched product of rank-3 tensors {@code [B, M, K] @ [B, K, N]}. */

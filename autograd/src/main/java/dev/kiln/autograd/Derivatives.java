@@ -93,10 +93,15 @@ final class Derivatives {
                 int dim = node.ints()[0];
                 yield one(g.sub(s[0].exp().mul(g.sum(dim, true))));
             }
-            // Rank-3 (bmm, equal batches) or rank-2 (a plain 2-D matmul) inputs.
-            case MATMUL -> new Tensor[] {
-                needs(node, 0) ? g.matmul(s[1].mT()) : null,
-                needs(node, 1) ? s[0].mT().matmul(g) : null};
+            // Rank-3 (bmm, equal batches) or rank-2 (a plain 2-D matmul) inputs; for rank 2, ints say
+            // which inputs were transposed views, whose gradients are then made transposed too.
+            case MATMUL -> {
+                boolean aT = node.ints().length == 2 && node.ints()[0] == 1;
+                boolean bT = node.ints().length == 2 && node.ints()[1] == 1;
+                yield new Tensor[] {
+                    !needs(node, 0) ? null : aT ? s[1].matmul(g.mT()).mT() : g.matmul(s[1].mT()),
+                    !needs(node, 1) ? null : bT ? g.mT().matmul(s[0]).mT() : s[0].mT().matmul(g)};
+            }
             case RESHAPE -> one(g.reshape(node.inputShape(0)));
             case PERMUTE -> {
                 int[] perm = node.ints();

@@ -83,7 +83,11 @@ public enum OpKind {
     SOFTMAX,
     /** saved: (out); ints: (dim). */
     LOG_SOFTMAX,
-    /** Matrix product of rank-3 inputs (a, b) with equal batches, or of rank-2 inputs. saved: (a or null, b or null). */
+    /**
+     * Matrix product of rank-3 inputs (a, b) with equal batches, or of rank-2 inputs. saved: (a or null,
+     * b or null); ints (rank 2 only): (a transposed ? 1 : 0, b transposed ? 1 : 0), the layout to make each
+     * gradient in.
+     */
     MATMUL,
 
     // Shape and movement.
