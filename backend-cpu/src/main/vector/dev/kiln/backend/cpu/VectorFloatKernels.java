@@ -54,18 +54,27 @@ final class VectorFloatKernels implements FloatKernels {
             return;
         }
         // Split C into blocks, rows first (each task packs its own panels; B is shared read-only).
+        // Each task packs its own panels, so a block must be wide enough to amortise packing A
+        // (at least 128 columns) or tall enough to amortise packing B (at least 48 rows).
         List<int[]> blocks = new ArrayList<>();
         int tasks = threads * 2;
-        if (m >= n || m >= tasks * MR * 4) {
-            int step = Math.max(MR, roundUp((m + tasks - 1) / tasks, MR));
-            for (int i = 0; i < m; i += step) {
-                blocks.add(new int[] {i, Math.min(m, i + step), 0, n});
+        int rowStep = Math.max(8 * MR, roundUp((m + tasks - 1) / tasks, MR));
+        int colStep = Math.max(128, roundUp((n + tasks - 1) / tasks, NR));
+        if (m >= n && rowStep < m) {
+            for (int i = 0; i < m; i += rowStep) {
+                blocks.add(new int[] {i, Math.min(m, i + rowStep), 0, n});
+            }
+        } else if (colStep < n) {
+            for (int j = 0; j < n; j += colStep) {
+                blocks.add(new int[] {0, m, j, Math.min(n, j + colStep)});
+            }
+        } else if (rowStep < m) {
+            for (int i = 0; i < m; i += rowStep) {
+                blocks.add(new int[] {i, Math.min(m, i + rowStep), 0, n});
             }
         } else {
-            int step = Math.max(NR, roundUp((n + tasks - 1) / tasks, NR));
-            for (int j = 0; j < n; j += step) {
-                blocks.add(new int[] {0, m, j, Math.min(n, j + step)});
-            }
+            block(0, m, 0, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, accumulate);
+            return;
         }
         List<ForkJoinTask<?>> list = new ArrayList<>(blocks.size());
         for (int[] r : blocks) {
@@ -125,6 +134,22 @@ final class VectorFloatKernels implements FloatKernels {
         for (int jr = 0; jr < nc; jr += NR) {
             int nr = Math.min(NR, nc - jr);
             int base = (jr / NR) * kc * NR;
+            if (bcs != 1 && brs == 1) {
+                // B is a transposed view (x @ W^T): read along its contiguous depth.
+                for (int j = 0; j < NR; j++) {
+                    if (j < nr) {
+                        int src = off + (jr + j) * bcs;
+                        for (int p = 0; p < kc; p++) {
+                            bp[base + p * NR + j] = b[src + p];
+                        }
+                    } else {
+                        for (int p = 0; p < kc; p++) {
+                            bp[base + p * NR + j] = 0f;
+                        }
+                    }
+                }
+                continue;
+            }
             for (int p = 0; p < kc; p++) {
                 int src = off + p * brs + jr * bcs;
                 int dst = base + p * NR;
@@ -147,10 +172,20 @@ final class VectorFloatKernels implements FloatKernels {
         for (int ir = 0; ir < mc; ir += MR) {
             int mr = Math.min(MR, mc - ir);
             int base = (ir / MR) * kc * MR;
-            for (int r = 0; r < mr; r++) {
-                int src = off + (ir + r) * ars;
+            if (ars == 1 && acs != 1) {
+                // A is a transposed view (g^T @ x): read its rows of MR contiguous values.
                 for (int p = 0; p < kc; p++) {
-                    ap[base + p * MR + r] = a[src + p * acs];
+                    int src = off + ir + p * acs;
+                    for (int r = 0; r < mr; r++) {
+                        ap[base + p * MR + r] = a[src + r];
+                    }
+                }
+            } else {
+                for (int r = 0; r < mr; r++) {
+                    int src = off + (ir + r) * ars;
+                    for (int p = 0; p < kc; p++) {
+                        ap[base + p * MR + r] = a[src + p * acs];
+                    }
                 }
             }
             for (int r = mr; r < MR; r++) {
