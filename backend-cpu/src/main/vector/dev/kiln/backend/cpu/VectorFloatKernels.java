@@ -117,10 +117,13 @@ final class VectorFloatKernels implements FloatKernels {
                         for (int ir = 0; ir < mc; ir += MR) {
                             int mr = Math.min(MR, mc - ir);
                             int cAt = cOff + (ic + ir) * ldc + jc + jr;
-                            if (mr == MR && nr == NR) {
-                                kernel(kc, ap, (ir / MR) * kc * MR, bp, bBase, c, cAt, ldc, overwrite);
-                            } else {
-                                edge(kc, ap, (ir / MR) * kc * MR, bp, bBase, c, cAt, ldc, mr, nr, overwrite, w.tile);
+                            // Partial tiles go through a scratch tile. The kernel is called from here
+                            // only: inlined into a small caller it ran unintrinsified (boxed vectors).
+                            boolean full = mr == MR && nr == NR;
+                            kernel(kc, ap, (ir / MR) * kc * MR, bp, bBase, full ? c : w.tile, full ? cAt : 0,
+                                    full ? ldc : NR, full ? overwrite : true);
+                            if (!full) {
+                                edge(c, cAt, ldc, mr, nr, overwrite, w.tile);
                             }
                         }
                     }
@@ -134,18 +137,14 @@ final class VectorFloatKernels implements FloatKernels {
         for (int jr = 0; jr < nc; jr += NR) {
             int nr = Math.min(NR, nc - jr);
             int base = (jr / NR) * kc * NR;
-            if (bcs != 1 && brs == 1) {
-                // B is a transposed view (x @ W^T): read along its contiguous depth.
-                for (int j = 0; j < NR; j++) {
-                    if (j < nr) {
-                        int src = off + (jr + j) * bcs;
-                        for (int p = 0; p < kc; p++) {
-                            bp[base + p * NR + j] = b[src + p];
-                        }
-                    } else {
-                        for (int p = 0; p < kc; p++) {
-                            bp[base + p * NR + j] = 0f;
-                        }
+            if (bcs != 1 && brs == 1 && nr == NR) {
+                // B is a transposed view (x @ W^T): NR streams along its contiguous depth, each
+                // packed row written in one go.
+                int src = off + jr * bcs;
+                for (int p = 0; p < kc; p++) {
+                    int dst = base + p * NR;
+                    for (int j = 0; j < NR; j++) {
+                        bp[dst + j] = b[src + j * bcs + p];
                     }
                 }
                 continue;
@@ -179,6 +178,19 @@ final class VectorFloatKernels implements FloatKernels {
                     for (int r = 0; r < mr; r++) {
                         ap[base + p * MR + r] = a[src + r];
                     }
+                }
+            } else if (mr == MR) {
+                // MR streams along A's rows, each packed column written in one go.
+                int src = off + ir * ars;
+                for (int p = 0; p < kc; p++) {
+                    int dst = base + p * MR;
+                    int at = src + p * acs;
+                    ap[dst] = a[at];
+                    ap[dst + 1] = a[at + ars];
+                    ap[dst + 2] = a[at + 2 * ars];
+                    ap[dst + 3] = a[at + 3 * ars];
+                    ap[dst + 4] = a[at + 4 * ars];
+                    ap[dst + 5] = a[at + 5 * ars];
                 }
             } else {
                 for (int r = 0; r < mr; r++) {
@@ -264,10 +276,8 @@ final class VectorFloatKernels implements FloatKernels {
         }
     }
 
-    /** A partial tile: the full kernel into a scratch tile, then the valid mr x nr corner into C. */
-    private static void edge(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc, int mr, int nr,
-                             boolean overwrite, float[] tile) {
-        kernel(kc, ap, ao, bp, bo, tile, 0, NR, true);
+    /** A partial tile: the valid mr x nr corner of the scratch tile into C. */
+    private static void edge(float[] c, int co, int ldc, int mr, int nr, boolean overwrite, float[] tile) {
         for (int r = 0; r < mr; r++) {
             int t = r * NR;
             int o = co + r * ldc;
