@@ -1,5 +1,6 @@
 package dev.kiln.integration;
 
+import dev.kiln.conformance.PythonTorch;
 import dev.kiln.GradScope;
 import dev.kiln.Kiln;
 import dev.kiln.Safetensors;

@@ -1,5 +1,6 @@
 package dev.kiln.backend.cpu.serialization;
 
+import dev.kiln.conformance.PythonTorch;
 import dev.kiln.DType;
 import dev.kiln.Json;
 import dev.kiln.Safetensors;

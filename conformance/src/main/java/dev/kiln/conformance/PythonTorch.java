@@ -1,4 +1,4 @@
-package dev.kiln.backend.cpu.serialization;
+package dev.kiln.conformance;
 
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -16,9 +16,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * named by the system property {@code kiln.python}) and PyTorch. Tests that need it skip, printing
  * why, when the interpreter or torch is missing.
  */
-final class PythonTorch {
+public final class PythonTorch {
 
-    static final Path PYTHON = Path.of(System.getProperty("kiln.python", "/usr/bin/python3"));
+    public static final Path PYTHON = Path.of(System.getProperty("kiln.python", "/usr/bin/python3"));
     private static String unavailable; // null: not probed yet; "": available
     private static Path script;
 
@@ -26,7 +26,7 @@ final class PythonTorch {
     }
 
     /** Skips the calling test, with the reason printed, unless python3 with torch can run the script. */
-    static synchronized void assumeAvailable() {
+    public static synchronized void assumeAvailable() {
         if (unavailable == null) {
             unavailable = probe();
             if (!unavailable.isEmpty()) {
@@ -60,11 +60,11 @@ final class PythonTorch {
         }
     }
 
-    record Result(int exit, String output) {
+    public record Result(int exit, String output) {
     }
 
     /** Runs the interop script with {@code args}; returns its exit code and output. */
-    static Result interop(String... args) throws Exception {
+    public static Result interop(String... args) throws Exception {
         assumeAvailable();
         List<String> cmd = new ArrayList<>(List.of(PYTHON.toString(), script.toString()));
         cmd.addAll(List.of(args));
