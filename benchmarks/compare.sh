@@ -10,8 +10,8 @@
 # PyTorch runs at its best on this machine, as the issue asks: Debian's python3-torch with 2 threads,
 # OpenBLAS (libopenblas0-pthread) single-threaded underneath torch's own threads, OPENBLAS_CORETYPE and
 # OPENBLAS_L2_SIZE unset, and jemalloc preloaded with decay off. Missing Debian packages are installed
-# when running as root. Kiln's JVM takes extra options from KILN_JAVA_OPTS (for example
-# "--add-modules jdk.incubator.vector" to enable the Vector API SGEMM). The table is also written to
+# when running as root. Kiln's JVM takes extra options from KILN_JAVA_OPTS, by default
+# "--add-modules jdk.incubator.vector" (the Vector API SGEMM). The table is also written to
 # benchmarks/target/compare.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +38,8 @@ if [ -z "${KILN_SKIP_BUILD:-}" ]; then
   mvn -B -q install -DskipTests -pl benchmarks -am
 fi
 
+# Kiln runs with the Vector API SGEMM unless KILN_JAVA_OPTS says otherwise (set it to "" for the scalar kernels).
+export KILN_JAVA_OPTS="${KILN_JAVA_OPTS---add-modules jdk.incubator.vector}"
 # compare.py gives the PyTorch processes (only) their environment: OPENBLAS_NUM_THREADS=1, OpenBLAS on
 # LD_LIBRARY_PATH, jemalloc in LD_PRELOAD with MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1.
 exec /usr/bin/python3 benchmarks/compare.py "$@"

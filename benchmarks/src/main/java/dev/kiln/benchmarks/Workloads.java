@@ -198,7 +198,8 @@ public final class Workloads {
             }
         }
         System.err.println("java " + Runtime.version() + ", " + Runtime.getRuntime().availableProcessors() + " cores, max heap "
-                + Runtime.getRuntime().maxMemory() / (1 << 20) + " MB");
+                + Runtime.getRuntime().maxMemory() / (1 << 20) + " MB, " + (dev.kiln.backend.cpu.Gemm.vectorized()
+                ? "Vector API" : "scalar") + " SGEMM");
         Kiln.manualSeed(0);
         switch (args[0]) {
             case "mlp" -> trainEpochs(new Mlp(), epochs, limit, "mlp");
