@@ -1091,36 +1091,35 @@ public final class Tensor implements AutoCloseable {
         Tensor out = empty(shape, op.isComparison() ? DType.BOOL : common, device());
         backend().binary(op, a.storage(), a.layout.broadcastTo(shape), b.storage(), b.layout.broadcastTo(shape),
                 out.storage(), out.layout);
-        if (!op.isComparison() && recording(a, b)) {
-            OpKind kind = switch (op) {
-                case ADD -> OpKind.ADD;
-                case SUB -> OpKind.SUB;
-                case MUL -> OpKind.MUL;
-                case DIV -> OpKind.DIV;
-                case POW -> OpKind.POW;
-                case MAXIMUM -> OpKind.MAXIMUM;
-                case MINIMUM -> OpKind.MINIMUM;
-                case REMAINDER -> OpKind.SUB; // grad of a - floor(a/b)*b w.r.t. a is 1; b's part is recorded below
-                default -> throw new AssertionError(op);
-            };
-            Tensor[] saved = switch (kind) {
-                case ADD, SUB -> new Tensor[0];
-                case MUL -> new Tensor[] {b.requiresGrad ? a : null, a.requiresGrad ? b : null};
-                case DIV -> new Tensor[] {b.requiresGrad ? a : null, b};
-                case POW -> new Tensor[] {a, b, out};
-                default -> new Tensor[] {a, b};
-            };
-            if (op == BinaryOp.REMAINDER) {
-                if (b.requiresGrad) {
-                    throw new UnsupportedOperationException("remainder: the gradient with respect to the divisor is not "
-                            + "implemented; detach() the divisor");
-                }
-                out.attach(node(OpKind.ADD, new Tensor[] {a, b.detach()}));
-            } else {
-                out.attach(node(kind, new Tensor[] {a, b}, saved));
-            }
+        if (op.isComparison() || !recording(a, b)) {
+            return out;
         }
-        return out;
+        if (op == BinaryOp.REMAINDER) {
+            if (b.requiresGrad) {
+                throw new UnsupportedOperationException("remainder: the gradient with respect to the divisor is not "
+                        + "implemented; detach() the divisor");
+            }
+            // a - floor(a / b) * b has gradient 1 with respect to a, as an addition of a constant.
+            return out.attach(node(OpKind.ADD, new Tensor[] {a, b.detach()}));
+        }
+        OpKind kind = switch (op) {
+            case ADD -> OpKind.ADD;
+            case SUB -> OpKind.SUB;
+            case MUL -> OpKind.MUL;
+            case DIV -> OpKind.DIV;
+            case POW -> OpKind.POW;
+            case MAXIMUM -> OpKind.MAXIMUM;
+            case MINIMUM -> OpKind.MINIMUM;
+            default -> throw new AssertionError(op);
+        };
+        Tensor[] saved = switch (kind) {
+            case ADD, SUB -> new Tensor[0];
+            case MUL -> new Tensor[] {b.requiresGrad ? a : null, a.requiresGrad ? b : null};
+            case DIV -> new Tensor[] {b.requiresGrad ? a : null, b};
+            case POW -> new Tensor[] {a, b, out};
+            default -> new Tensor[] {a, b};
+        };
+        return out.attach(node(kind, new Tensor[] {a, b}, saved));
     }
 
     /** {@code this + other}, broadcasting. */

@@ -57,7 +57,7 @@ final class CnnCommand implements Callable<Integer> {
         Adam optimizer = new Adam(model.parameters(), lr);
         TrainingMonitor monitor = new TrainingMonitor("cnn (" + data.dataset + ")");
         LOG.info("training the CNN on {} ({} parameters)", device, model.numParameters());
-        double accuracy = ImageClassification.train("cnn", model, optimizer, data, epochs, device, monitor);
+        double accuracy = ImageClassification.train(model, optimizer, data, epochs, device, monitor);
         monitor.finish(common.outputFolder("cnn"), model.stateDict());
         System.out.printf("test accuracy: %.4f%n", accuracy);
         return 0;

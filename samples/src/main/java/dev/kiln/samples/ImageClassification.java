@@ -75,7 +75,7 @@ final class ImageClassification {
     }
 
     /** Trains for {@code epochs}, measuring test accuracy after each; returns the last accuracy. */
-    static double train(String name, Module model, Optimizer optimizer, DataOptions options, int epochs, Device device,
+    static double train(Module model, Optimizer optimizer, DataOptions options, int epochs, Device device,
                         TrainingMonitor monitor) {
         Dataset<List<Tensor>> train = options.split(true);
         Dataset<List<Tensor>> test = options.split(false);

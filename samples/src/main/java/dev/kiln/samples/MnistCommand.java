@@ -51,7 +51,7 @@ final class MnistCommand implements Callable<Integer> {
         Adam optimizer = new Adam(model.parameters(), lr);
         TrainingMonitor monitor = new TrainingMonitor("mnist (" + data.dataset + ")");
         LOG.info("training {} on {} ({} parameters)", model.getClass().getSimpleName(), device, model.numParameters());
-        double accuracy = ImageClassification.train("mnist", model, optimizer, data, epochs, device, monitor);
+        double accuracy = ImageClassification.train(model, optimizer, data, epochs, device, monitor);
         monitor.finish(common.outputFolder("mnist"), model.stateDict());
         System.out.printf("test accuracy: %.4f%n", accuracy);
         return 0;

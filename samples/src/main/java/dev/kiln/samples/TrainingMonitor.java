@@ -104,12 +104,4 @@ final class TrainingMonitor {
         Kiln.save(stateDict, checkpoint);
         LOG.info("{}: wrote {} and {}", name, plot, checkpoint);
     }
-
-    List<Double> losses() {
-        return losses;
-    }
-
-    List<Double> accuracies() {
-        return accuracies;
-    }
 }
