@@ -2058,6 +2058,107 @@ public final class Tensor implements AutoCloseable {
         return out;
     }
 
+    /**
+     * 2-D convolution (cross-correlation, as PyTorch's {@code conv2d} without bias) of this
+     * {@code [N, C, H, W]} input with {@code weight} {@code [O, C / groups, kh, kw]} over the windows of
+     * {@code g}: an {@code [N, O, outH, outW]} tensor. The backend computes it in one call (cuDNN on
+     * CUDA where it loads; im2col and one batched matrix product by default).
+     */
+    public Tensor conv2d(Tensor weight, ConvGeometry g, int groups) {
+        String op = "conv2d";
+        checkConv(op, this, "input", size(1), weight, g, groups);
+        if (size(1) != weight.size(1) * groups) {
+            throw new IllegalArgumentException(op + ": input " + Shapes.str(layout.shape()) + " has " + size(1) + " channels but weight "
+                    + Shapes.str(weight.layout.shape()) + " with groups=" + groups + " expects " + weight.size(1) * groups);
+        }
+        if (size(2) != g.h() || size(3) != g.w()) {
+            throw new IllegalArgumentException(op + ": expected an [N, C, " + g.h() + ", " + g.w() + "] input, got "
+                    + Shapes.str(layout.shape()));
+        }
+        Tensor out = empty(new long[] {size(0), weight.size(0), g.outH(), g.outW()}, dtype, device());
+        backend().conv2d(storage(), layout, weight.storage(), weight.layout, g, groups, out.storage(), out.layout);
+        if (recording(this, weight)) {
+            out.attach(node(OpKind.CONV2D, new Tensor[] {this, weight}, weight.requiresGrad ? this : null,
+                    requiresGrad ? weight : null).attr(g).ints(groups));
+        }
+        return out;
+    }
+
+    /**
+     * The gradient of {@link #conv2d} with respect to its input, this tensor being the gradient
+     * {@code [N, O, outH, outW]} of the convolution's output: an {@code [N, C, H, W]} tensor with
+     * {@code C = weight.size(1) * groups}. This is also the transposed convolution. Differentiable.
+     */
+    public Tensor conv2dBackwardInput(Tensor weight, ConvGeometry g, int groups) {
+        String op = "conv2dBackwardInput";
+        checkConv(op, this, "grad", size(1), weight, g, groups);
+        checkConvGrad(op, g);
+        Tensor out = empty(new long[] {size(0), weight.size(1) * groups, g.h(), g.w()}, dtype, device());
+        backend().conv2dBackwardInput(storage(), layout, weight.storage(), weight.layout, g, groups, out.storage(), out.layout);
+        if (recording(this, weight)) {
+            out.attach(node(OpKind.CONV2D_BACKWARD_INPUT, new Tensor[] {this, weight}, this, weight).attr(g).ints(groups));
+        }
+        return out;
+    }
+
+    /**
+     * The gradient of {@link #conv2d} with respect to its weight, this tensor being the gradient
+     * {@code [N, O, outH, outW]} of the output and {@code input} the convolution's {@code [N, C, H, W]}
+     * input: an {@code [O, C / groups, kh, kw]} tensor. Differentiable.
+     */
+    public Tensor conv2dBackwardWeight(Tensor input, ConvGeometry g, int groups) {
+        String op = "conv2dBackwardWeight";
+        checkSameDevice(op, input);
+        if (input.rank() != 4 || input.size(2) != g.h() || input.size(3) != g.w() || groups <= 0 || input.size(1) % groups != 0
+                || rank() != 4 || size(0) != input.size(0) || size(1) % groups != 0 || dtype != input.dtype) {
+            throw new IllegalArgumentException(op + ": grad " + Shapes.str(layout.shape()) + " (" + dtype + ") and input "
+                    + Shapes.str(input.layout.shape()) + " (" + input.dtype + ") do not fit an [N, C, " + g.h() + ", " + g.w()
+                    + "] input with groups=" + groups + " dividing both channel counts, both of one dtype");
+        }
+        requireFloat(op);
+        checkConvGrad(op, g);
+        Tensor out = empty(new long[] {size(1), input.size(1) / groups, g.kh(), g.kw()}, dtype, device());
+        backend().conv2dBackwardWeight(storage(), layout, input.storage(), input.layout, g, groups, out.storage(), out.layout);
+        if (recording(this, input)) {
+            out.attach(node(OpKind.CONV2D_BACKWARD_WEIGHT, new Tensor[] {this, input}, this, input).attr(g).ints(groups));
+        }
+        return out;
+    }
+
+    /** Rank, dtype, device and kernel checks shared by the convolution ops; {@code channels} is what weight.size(0) must equal. */
+    private static void checkConv(String op, Tensor x, String what, long channels, Tensor weight, ConvGeometry g, int groups) {
+        x.checkSameDevice(op, weight);
+        if (x.rank() != 4 || weight.rank() != 4) {
+            throw new IllegalArgumentException(op + ": expected a 4-D " + what + " and a 4-D [O, C/groups, kh, kw] weight, got "
+                    + what + " " + Shapes.str(x.layout.shape()) + " and weight " + Shapes.str(weight.layout.shape()));
+        }
+        if (x.dtype != weight.dtype) {
+            throw new IllegalArgumentException(op + ": " + what + " " + Shapes.str(x.layout.shape()) + " and weight "
+                    + Shapes.str(weight.layout.shape()) + ": expected one dtype, got " + x.dtype + " and " + weight.dtype);
+        }
+        x.requireFloat(op);
+        if (weight.size(2) != g.kh() || weight.size(3) != g.kw()) {
+            throw new IllegalArgumentException(op + ": weight " + Shapes.str(weight.layout.shape()) + " does not have the kernel size ("
+                    + g.kh() + ", " + g.kw() + ")");
+        }
+        if (groups <= 0 || weight.size(0) % groups != 0 || weight.size(0) != channels && !what.equals("input")) {
+            throw new IllegalArgumentException(op + ": weight " + Shapes.str(weight.layout.shape()) + " with groups=" + groups
+                    + " does not fit " + what + " " + Shapes.str(x.layout.shape()) + " (out channels must be divisible by groups"
+                    + (what.equals("input") ? "" : " and equal the grad's channels") + ")");
+        }
+        if (g.outH() <= 0 || g.outW() <= 0) {
+            throw new IllegalArgumentException(op + ": the kernel (" + g.kh() + ", " + g.kw() + ") with dilation and padding does not"
+                    + " fit the input (" + g.h() + ", " + g.w() + "); output size would be (" + g.outH() + ", " + g.outW() + ")");
+        }
+    }
+
+    private void checkConvGrad(String op, ConvGeometry g) {
+        if (size(2) != g.outH() || size(3) != g.outW()) {
+            throw new IllegalArgumentException(op + ": grad " + Shapes.str(layout.shape()) + " must be [N, O, " + g.outH() + ", "
+                    + g.outW() + "] for an input of (" + g.h() + ", " + g.w() + ")");
+        }
+    }
+
     // ---------------------------------------------------------------- joining and splitting
 
     /** Concatenates along {@code dim}; all tensors share every other size. */

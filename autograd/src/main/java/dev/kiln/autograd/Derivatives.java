@@ -161,6 +161,29 @@ final class Derivatives {
                 Tensor picked = cols.gather(1, s[0].reshape(planes, 1, geo.outH() * geo.outW()));
                 yield one(picked.reshape(shape));
             }
+            case CONV2D -> {
+                ConvGeometry geo = (ConvGeometry) node.attr();
+                int groups = node.ints()[0];
+                yield new Tensor[] {
+                    needs(node, 0) ? g.conv2dBackwardInput(s[1], geo, groups) : null,
+                    needs(node, 1) ? g.conv2dBackwardWeight(s[0], geo, groups) : null};
+            }
+            // Both backward ops are bilinear, and each is the adjoint of the convolution in one argument:
+            // <u, dx(g, w)> = <conv(u, w), g> = <dw(g, u), w> and <u, dw(g, x)> = <conv(x, u), g> = <dx(g, u), x>.
+            case CONV2D_BACKWARD_INPUT -> {
+                ConvGeometry geo = (ConvGeometry) node.attr();
+                int groups = node.ints()[0];
+                yield new Tensor[] {
+                    needs(node, 0) ? g.conv2d(s[1], geo, groups) : null,
+                    needs(node, 1) ? s[0].conv2dBackwardWeight(g, geo, groups) : null};
+            }
+            case CONV2D_BACKWARD_WEIGHT -> {
+                ConvGeometry geo = (ConvGeometry) node.attr();
+                int groups = node.ints()[0];
+                yield new Tensor[] {
+                    needs(node, 0) ? s[1].conv2d(g, geo, groups) : null,
+                    needs(node, 1) ? s[0].conv2dBackwardInput(g, geo, groups) : null};
+            }
             case CUSTOM -> custom(node, g);
         };
     }

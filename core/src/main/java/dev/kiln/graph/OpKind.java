@@ -131,6 +131,15 @@ public enum OpKind {
     MAX_POOL2D,
     /** input (grad of the pooled output); saved: (argmax); attr: {@link dev.kiln.spi.ConvGeometry}. */
     MAX_POOL2D_BACKWARD,
+    /**
+     * 2-D convolution without bias: inputs (x [N,C,H,W], weight [O,C/groups,kh,kw]); saved: (x, weight),
+     * each only when the other's gradient is needed; attr: {@link dev.kiln.spi.ConvGeometry}; ints: (groups).
+     */
+    CONV2D,
+    /** Its input gradient (the transposed convolution): inputs (grad, weight); saved: (grad, weight); as CONV2D. */
+    CONV2D_BACKWARD_INPUT,
+    /** Its weight gradient: inputs (grad, x); saved: (grad, x); as CONV2D. */
+    CONV2D_BACKWARD_WEIGHT,
 
     /** A user-defined function; attr: its {@link CustomBackward}. */
     CUSTOM

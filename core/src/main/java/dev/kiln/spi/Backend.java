@@ -169,6 +169,112 @@ public interface Backend {
         cols.free();
     }
 
+    /**
+     * 2-D convolution (cross-correlation, as PyTorch) without bias: {@code input} {@code [N, C, H, W]}
+     * with {@code weight} {@code [O, C / groups, kh, kw]} over the windows of {@code g} into
+     * {@code out} {@code [N, O, outH, outW]}. All three share one floating dtype; any layout.
+     *
+     * <p>The default unfolds the input with {@link #im2col} into columns held as
+     * {@code [groups, K, N * L]} ({@code K = C / groups * kh * kw}, {@code L = outH * outW}) and
+     * computes one batched {@link #matmul} over the groups,
+     * {@code [groups, O / groups, K] @ [groups, K, N * L]}: for one group that is a single GEMM over
+     * the whole batch. Backends override it with a library convolution (cuDNN) or a direct kernel.
+     */
+    default void conv2d(Storage input, Layout inputLayout, Storage weight, Layout weightLayout, ConvGeometry g, int groups,
+                        Storage out, Layout outLayout) {
+        ConvSizes s = ConvSizes.of(inputLayout.size(0), inputLayout.size(1), weightLayout.size(0), g, groups);
+        Storage cols = convColumns(this, input, inputLayout, g, s);
+        Storage dense = contiguousOrNull(this, weight, weightLayout);
+        Storage w = dense != null ? dense : weight;
+        long wOffset = dense != null ? 0 : weightLayout.offset();
+        Storage prod = allocate(input.dtype(), s.o() * s.n() * s.l());
+        matmul(w, new Layout(new long[] {groups, s.og(), s.k()}, new long[] {s.og() * s.k(), s.k(), 1}, wOffset),
+                cols, Layout.contiguous(groups, s.k(), s.n() * s.l()), prod, Layout.contiguous(groups, s.og(), s.n() * s.l()));
+        copy(prod, s.channelMajor(s.o(), g), out, outLayout);
+        prod.free();
+        if (dense != null) {
+            dense.free();
+        }
+        cols.free();
+    }
+
+    /**
+     * The gradient of {@link #conv2d} with respect to its input: {@code dst} {@code [N, C, H, W]}
+     * (overwritten) from {@code grad} {@code [N, O, outH, outW]} and {@code weight}
+     * {@code [O, C / groups, kh, kw]}. This is also the transposed convolution. The default
+     * multiplies {@code [groups, K, O / groups] @ [groups, O / groups, N * L]} (the weight read
+     * transposed) and folds the columns back with {@link #col2im}.
+     */
+    default void conv2dBackwardInput(Storage grad, Layout gradLayout, Storage weight, Layout weightLayout, ConvGeometry g,
+                                     int groups, Storage dst, Layout dstLayout) {
+        ConvSizes s = ConvSizes.of(dstLayout.size(0), dstLayout.size(1), weightLayout.size(0), g, groups);
+        Storage gd = convGradColumns(this, grad, gradLayout, g, s);
+        Storage dense = contiguousOrNull(this, weight, weightLayout);
+        Storage w = dense != null ? dense : weight;
+        long wOffset = dense != null ? 0 : weightLayout.offset();
+        Storage cols = allocate(grad.dtype(), groups * s.k() * s.n() * s.l());
+        matmul(w, new Layout(new long[] {groups, s.k(), s.og()}, new long[] {s.og() * s.k(), 1, s.k()}, wOffset),
+                gd, Layout.contiguous(groups, s.og(), s.n() * s.l()), cols, Layout.contiguous(groups, s.k(), s.n() * s.l()));
+        col2im(cols, s.columnsView(), g, dst, dstLayout);
+        cols.free();
+        if (dense != null) {
+            dense.free();
+        }
+        gd.free();
+    }
+
+    /**
+     * The gradient of {@link #conv2d} with respect to its weight: {@code dst}
+     * {@code [O, C / groups, kh, kw]} (overwritten) from {@code grad} {@code [N, O, outH, outW]} and
+     * {@code input} {@code [N, C, H, W]}. The default multiplies
+     * {@code [groups, O / groups, N * L] @ [groups, N * L, K]} (the input's columns read transposed),
+     * so the batch and the window positions form one long inner dimension.
+     */
+    default void conv2dBackwardWeight(Storage grad, Layout gradLayout, Storage input, Layout inputLayout, ConvGeometry g,
+                                      int groups, Storage dst, Layout dstLayout) {
+        ConvSizes s = ConvSizes.of(inputLayout.size(0), inputLayout.size(1), gradLayout.size(1), g, groups);
+        Storage cols = convColumns(this, input, inputLayout, g, s);
+        Storage gd = convGradColumns(this, grad, gradLayout, g, s);
+        long nl = s.n() * s.l();
+        Layout colsT = new Layout(new long[] {groups, nl, s.k()}, new long[] {s.k() * nl, 1, nl}, 0);
+        Layout gl = Layout.contiguous(groups, s.og(), nl);
+        if (dstLayout.isContiguous()) {
+            matmul(gd, gl, cols, colsT, dst, new Layout(new long[] {groups, s.og(), s.k()},
+                    new long[] {s.og() * s.k(), s.k(), 1}, dstLayout.offset()));
+        } else {
+            Storage t = allocate(grad.dtype(), s.o() * s.k());
+            matmul(gd, gl, cols, colsT, t, Layout.contiguous(groups, s.og(), s.k()));
+            copy(t, Layout.contiguous(dstLayout.shape()), dst, dstLayout);
+            t.free();
+        }
+        gd.free();
+        cols.free();
+    }
+
+    /** The input's im2col columns, stored {@code [groups, K, N * L]}; the caller frees them. */
+    private static Storage convColumns(Backend b, Storage input, Layout inputLayout, ConvGeometry g, ConvSizes s) {
+        Storage cols = b.allocate(input.dtype(), s.groups() * s.k() * s.n() * s.l());
+        b.im2col(input, inputLayout, g, 0, cols, s.columnsView());
+        return cols;
+    }
+
+    /** {@code grad} {@code [N, O, outH, outW]} copied channel-major, {@code [groups, O / groups, N * L]}. */
+    private static Storage convGradColumns(Backend b, Storage grad, Layout gradLayout, ConvGeometry g, ConvSizes s) {
+        Storage gd = b.allocate(grad.dtype(), s.o() * s.n() * s.l());
+        b.copy(grad, gradLayout, gd, s.channelMajor(s.o(), g));
+        return gd;
+    }
+
+    /** A contiguous copy of a non-contiguous layout (the caller frees it), or null when it is contiguous already. */
+    private static Storage contiguousOrNull(Backend b, Storage s, Layout l) {
+        if (l.isContiguous()) {
+            return null;
+        }
+        Storage d = b.allocate(s.dtype(), l.numel());
+        b.copy(s, l, d, Layout.contiguous(l.shape()));
+        return d;
+    }
+
     /** A {@code [N, C, oh, ow]} layout seen as {@code [N*C, 1, oh*ow]}; it must be contiguous. */
     private static Layout asPlanes(Layout l, long planes, long perPlane) {
         if (!l.isContiguous()) {

@@ -13,7 +13,8 @@ import java.util.Arrays;
  * The functional API, as {@code torch.nn.functional}: every layer, activation and loss as a
  * static method on tensors, with no state. The modules of this package call these.
  *
- * <p>Convolution is {@link Tensor#im2col} followed by one batched matrix product; pooling is
+ * <p>Convolution is the backend's convolution primitive ({@link Tensor#conv2d}: im2col and one batched
+ * matrix product by default, cuDNN on CUDA where it loads); pooling is
  * {@code im2col} followed by a reduction over the window; everything is composed of differentiable
  * tensor operations, so it runs and backpropagates on every backend.
  */
@@ -230,7 +231,6 @@ public final class F {
             throw new IllegalArgumentException(op + ": expected a [N, C, H, W] or [C, H, W] input and a [O, C/groups, kH, kW]"
                     + " weight, got input " + Shapes.str(input.shape()) + " and weight " + Shapes.str(weight.shape()));
         }
-        long n = x.size(0);
         long c = x.size(1);
         long o = weight.size(0);
         long cg = weight.size(1);
@@ -241,19 +241,7 @@ public final class F {
         }
         checkBias(op, bias, o);
         ConvGeometry g = geometry(op, x, (int) weight.size(2), (int) weight.size(3), s, p, d);
-        long k = cg * weight.size(2) * weight.size(3);
-        long l = g.outH() * g.outW();
-        Tensor cols = x.im2col(g, 0);
-        Tensor out;
-        if (groups == 1) {
-            // One GEMM over the whole batch, [O, K] @ [K, N*L], rather than N small ones: the products
-            // (and their gradients, which get the batch as a long inner dimension) run at full speed.
-            Tensor wide = cols.permute(1, 0, 2).reshape(k, n * l);
-            out = weight.reshape(o, k).matmul(wide).view(o, n, l).permute(1, 0, 2);
-        } else {
-            out = weight.reshape(groups, o / groups, k).matmul(cols.view(n, groups, k, l)).reshape(n, o, l);
-        }
-        out = out.reshape(n, o, g.outH(), g.outW());
+        Tensor out = x.conv2d(weight, g, groups);
         if (bias != null) {
             out = out.add(bias.view(1, o, 1, 1));
         }
@@ -305,7 +293,7 @@ public final class F {
      * Transposed 2-D convolution (the gradient of {@link #conv2d} with respect to its input) of
      * {@code [N, C, H, W]} with {@code weight [C, O / groups, kH, kW]}: the output is
      * {@code (H - 1) * stride - 2 * padding + dilation * (kH - 1) + outputPadding + 1} high. Computed
-     * as one batched matrix product followed by {@link Tensor#col2im}. {@code outputPadding} must
+     * as the input gradient of a convolution ({@link Tensor#conv2dBackwardInput}). {@code outputPadding} must
      * be smaller than the stride.
      */
     public static Tensor convTranspose2d(Tensor input, Tensor weight, Tensor bias, int[] stride, int[] padding,
@@ -321,7 +309,6 @@ public final class F {
             throw new IllegalArgumentException(op + ": expected a [N, C, H, W] or [C, H, W] input and a [C, O/groups, kH, kW]"
                     + " weight, got input " + Shapes.str(input.shape()) + " and weight " + Shapes.str(weight.shape()));
         }
-        long n = x.size(0);
         long c = x.size(1);
         long h = x.size(2);
         long w = x.size(3);
@@ -347,12 +334,8 @@ public final class F {
                     + " gives a non-positive output size " + Repr.tuple(outH, outW));
         }
         ConvGeometry g = new ConvGeometry(outH, outW, kh, kw, s[0], s[1], p[0], p[1], d[0], d[1]);
-        long cg = c / groups;
-        long kk = (long) kh * kw;
-        Tensor xf = x.reshape(n, groups, cg, h * w);
-        Tensor wf = weight.reshape(groups, cg, og * kk).transpose(1, 2);
-        Tensor cols = wf.matmul(xf).reshape(n, o * kk, h * w);
-        Tensor out = cols.col2im(g);
+        // The gradient of the convolution from an (outH, outW) input with this weight.
+        Tensor out = x.conv2dBackwardInput(weight, g, groups);
         if (bias != null) {
             out = out.add(bias.view(1, o, 1, 1));
         }
