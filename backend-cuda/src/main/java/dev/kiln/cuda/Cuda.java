@@ -93,7 +93,7 @@ public final class Cuda {
      * @param runtimeVersion     the CUDA runtime JCuda was built with, null when unknown
      * @param devices            each device
      * @param cublas             cuBLAS status and version
-     * @param cudnn              cuDNN status
+     * @param cudnn              cuDNN status and version, or why it is not used
      * @param unavailableReason  why CUDA cannot be used, null when it can
      */
     public record Report(String jcudaVersion, String driver, String driverName, String driverVersion, String runtimeVersion,
@@ -106,7 +106,7 @@ public final class Cuda {
         CudaDriver d = rt.driver();
         String jcuda = JCudaDriver.jcudaVersion();
         String runtime = runtimeVersion(rt);
-        String cudnn = cudnnStatus();
+        String cudnn = d == null ? cudnnStatus() : d.cudnn().describe();
         if (d == null) {
             return new Report(jcuda, rt.driverChoice(), null, null, runtime, List.of(), "not checked", cudnn, rt.reason());
         }
@@ -157,14 +157,13 @@ public final class Cuda {
         }
     }
 
-    /** cuDNN is optional and looked up by name, so that JCudnn need not be on the class path. */
+    /** Without a driver cuDNN is not loaded; say whether JCudnn is there at all. */
     private static String cudnnStatus() {
         try {
-            Class.forName("jcuda.jcudnn.JCudnn");
+            Class.forName("jcuda.jcudnn.JCudnn", false, Cuda.class.getClassLoader());
         } catch (ClassNotFoundException | LinkageError e) {
-            return "not used: JCudnn is not on the class path; convolution and pooling use Kiln's kernels (im2col + cuBLAS)";
+            return "not available: JCudnn is not on the class path";
         }
-        return "JCudnn is on the class path but this version of Kiln does not use it yet; convolution and pooling use "
-                + "Kiln's kernels (im2col + cuBLAS)";
+        return "not checked (CUDA is unavailable)";
     }
 }

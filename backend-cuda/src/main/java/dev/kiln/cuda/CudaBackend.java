@@ -696,6 +696,34 @@ final class CudaBackend implements Backend {
         return r;
     }
 
+    // ------------------------------------------------------------------ cuDNN convolution, where it loaded
+
+    @Override
+    public void conv2d(Storage input, Layout inputLayout, Storage weight, Layout weightLayout, ConvGeometry g, int groups,
+                       Storage out, Layout outLayout) {
+        if (!CudnnConvolution.run(this, Cudnn.Pass.FORWARD, input, inputLayout, weight, weightLayout, out, outLayout, g, groups)) {
+            Backend.super.conv2d(input, inputLayout, weight, weightLayout, g, groups, out, outLayout);
+        }
+    }
+
+    @Override
+    public void conv2dBackwardInput(Storage grad, Layout gradLayout, Storage weight, Layout weightLayout, ConvGeometry g,
+                                    int groups, Storage dst, Layout dstLayout) {
+        if (!CudnnConvolution.run(this, Cudnn.Pass.BACKWARD_DATA, dst, dstLayout, weight, weightLayout, grad, gradLayout, g,
+                groups)) {
+            Backend.super.conv2dBackwardInput(grad, gradLayout, weight, weightLayout, g, groups, dst, dstLayout);
+        }
+    }
+
+    @Override
+    public void conv2dBackwardWeight(Storage grad, Layout gradLayout, Storage input, Layout inputLayout, ConvGeometry g,
+                                     int groups, Storage dst, Layout dstLayout) {
+        if (!CudnnConvolution.run(this, Cudnn.Pass.BACKWARD_FILTER, input, inputLayout, dst, dstLayout, grad, gradLayout, g,
+                groups)) {
+            Backend.super.conv2dBackwardWeight(grad, gradLayout, input, inputLayout, g, groups, dst, dstLayout);
+        }
+    }
+
     @Override
     public String toString() {
         return "CudaBackend(" + device + " via " + driver.name() + ")";

@@ -77,6 +77,14 @@ interface CudaDriver {
      */
     String kernelPath(int device);
 
+    /**
+     * cuDNN, loaded on the first call (the answer is kept). Never throws: without it, the status
+     * says why. The emulated device has none.
+     */
+    default Cudnn.Status cudnn() {
+        return Cudnn.Status.absent("the emulated device has no cuDNN");
+    }
+
     /** Name, compute capability (major, minor) and total memory of a device. */
     record DeviceProperties(String name, int major, int minor, long totalMemory) {
         /** {@code "8.6"}. */

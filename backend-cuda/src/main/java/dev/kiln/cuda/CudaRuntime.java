@@ -143,10 +143,21 @@ final class CudaRuntime {
         }
         return backends.computeIfAbsent(n, i -> {
             CudaDriver.DeviceProperties p = driver.properties(i);
-            LOG.info("CUDA backend on {}: {} through {}; convolution and pooling use Kiln's kernels (im2col + cuBLAS), "
-                    + "cuDNN is not used", device, p.name(), driver.name());
+            LOG.info("CUDA backend on {}: {} through {}; {}", device, p.name(), driver.name(), convolutionPath(driver.cudnn()));
             return new CudaBackend(device, driver, CachingAllocator::collectGarbage);
         });
+    }
+
+    /**
+     * Which path convolution and pooling take, and why, as the backend logs it once per device:
+     * cuDNN's convolutions when it loaded, else Kiln's kernels with the reason. Pooling always uses
+     * Kiln's kernels: cuDNN's max pooling returns no window argmax, which Kiln saves for the backward
+     * (and double backward), and may route ties to another element than PyTorch's first maximum.
+     */
+    static String convolutionPath(Cudnn.Status cudnn) {
+        return cudnn.library() != null
+                ? "convolution uses cuDNN " + cudnn.library().version() + ", pooling Kiln's kernels"
+                : "convolution and pooling use Kiln's kernels (im2col + cuBLAS), cuDNN is not used: " + cudnn.reason();
     }
 
     /** The backend of {@code device} if it was created, else null. */

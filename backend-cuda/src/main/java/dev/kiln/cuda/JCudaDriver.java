@@ -382,6 +382,24 @@ final class JCudaDriver implements CudaDriver {
                 + ", k=" + k + ", lda=" + lda + ", ldb=" + ldb + ", ldc=" + ldc + ", batch=" + batch + ")");
     }
 
+    // ------------------------------------------------------------------ cuDNN
+
+    private volatile Cudnn.Status cudnn;
+
+    @Override
+    public Cudnn.Status cudnn() {
+        Cudnn.Status c = cudnn;
+        if (c == null) {
+            synchronized (this) {
+                c = cudnn;
+                if (c == null) {
+                    cudnn = c = JCudnnLibrary.load(ordinal -> new cudaStream_t(state(ordinal).stream));
+                }
+            }
+        }
+        return c;
+    }
+
     /** The cuBLAS library version of a device's handle, as {@code major * 10000 + minor * 100 + patch}. */
     int cublasVersion(int device) {
         int[] v = new int[1];
