@@ -790,21 +790,36 @@ EXPORT CUresult cuMemsetD8Async(CUdeviceptr dst, unsigned char v, size_t n, Stre
 EXPORT CUresult cuMemsetD16Async(CUdeviceptr dst, unsigned short v, size_t n, Stream*) { return cuMemsetD16_v2(dst, v, n); }
 EXPORT CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned int v, size_t n, Stream*) { return cuMemsetD32_v2(dst, v, n); }
 
-// Page-locked host memory is ordinary host memory here.
-EXPORT CUresult cuMemAllocHost_v2(void** pp, size_t bytes) {
-  REQUIRE_CTX();
-  if (!pp) return CUDA_ERROR_INVALID_VALUE;
-  *pp = bytes ? malloc(bytes) : nullptr;
-  return (*pp || !bytes) ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
-}
+// Page-locked host memory is ordinary host memory here, but tracked as a driver tracks it:
+// cuMemFreeHost of anything cuMemHostAlloc did not return (or returned and was freed) fails.
+namespace {
+std::mutex g_host_mu;
+std::set<void*> g_host_blocks;
+
+constexpr unsigned kHostAllocFlags = 0x1 | 0x2 | 0x4;  // PORTABLE | DEVICEMAP | WRITECOMBINED
+}  // namespace
 
 EXPORT CUresult cuMemHostAlloc(void** pp, size_t bytes, unsigned int flags) {
-  (void)flags;
-  return cuMemAllocHost_v2(pp, bytes);
+  REQUIRE_CTX();
+  if (!pp || (flags & ~kHostAllocFlags)) return CUDA_ERROR_INVALID_VALUE;
+  *pp = malloc(bytes ? bytes : 1);
+  if (!*pp) return CUDA_ERROR_OUT_OF_MEMORY;
+  std::lock_guard<std::mutex> lock(g_host_mu);
+  g_host_blocks.insert(*pp);
+  return CUDA_SUCCESS;
 }
+
+EXPORT CUresult cuMemAllocHost_v2(void** pp, size_t bytes) { return cuMemHostAlloc(pp, bytes, 0); }
 
 EXPORT CUresult cuMemFreeHost(void* p) {
   REQUIRE_INIT();
+  {
+    std::lock_guard<std::mutex> lock(g_host_mu);
+    if (g_host_blocks.erase(p) == 0) {
+      diag("cuMemFreeHost(%p): not page-locked memory from cuMemHostAlloc (freed twice?)", p);
+      return CUDA_ERROR_INVALID_VALUE;
+    }
+  }
   free(p);
   return CUDA_SUCCESS;
 }

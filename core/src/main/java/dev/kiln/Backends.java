@@ -19,6 +19,7 @@ final class Backends {
     private static final Map<Device, Backend> BY_DEVICE = new ConcurrentHashMap<>();
     private static volatile List<BackendProvider> providers;
     private static volatile Device cudaChoice;
+    private static volatile String cudaReason;
 
     private Backends() {
     }
@@ -77,7 +78,38 @@ final class Backends {
         }
         String why = reasons.isEmpty() ? "no CUDA backend on the class path (add kiln-backend-cuda)" : String.join("; ", reasons);
         LOG.info("CUDA is not available, using the CPU: {}", why);
+        cudaReason = why;
         return Device.cpu();
+    }
+
+    /**
+     * The backend that lends page-locked host memory: that of {@link #cudaIfAvailable()}'s device
+     * when it supports it, else null.
+     */
+    static Backend pinnedMemoryBackend() {
+        Device d = cudaIfAvailable();
+        if (d.isCpu()) {
+            return null;
+        }
+        try {
+            Backend b = get(d);
+            return b.supportsPinnedMemory() ? b : null;
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** Why {@link #pinnedMemoryBackend()} is null, or null when it is not. */
+    static String pinnedMemoryUnavailableReason() {
+        Device d = cudaIfAvailable();
+        if (d.isCpu()) {
+            return "page-locked memory comes from the CUDA driver, and CUDA is not available: " + cudaReason;
+        }
+        try {
+            return get(d).supportsPinnedMemory() ? null : "the backend of " + d + " lends no page-locked host memory";
+        } catch (RuntimeException e) {
+            return "the backend of " + d + " failed: " + e.getMessage();
+        }
     }
 
     private static BackendProvider.Availability safeAvailability(BackendProvider p) {

@@ -90,6 +90,19 @@ public final class Kiln {
         Backends.get(device).emptyCache();
     }
 
+    /**
+     * Whether {@link Tensor#pinMemory()} can page-lock host memory: a CUDA backend is available
+     * ({@link Device#cudaIfAvailable()}) and lends it. Never throws.
+     */
+    public static boolean isPinnedMemoryAvailable() {
+        return Backends.pinnedMemoryBackend() != null;
+    }
+
+    /** Why {@link #isPinnedMemoryAvailable()} is false, or null when it is true. */
+    public static String pinnedMemoryUnavailableReason() {
+        return Backends.pinnedMemoryUnavailableReason();
+    }
+
     /** Saves named tensors (a state dict) to a safetensors file, atomically. */
     public static void save(Map<String, Tensor> tensors, Path file) throws IOException {
         Safetensors.save(tensors, file);

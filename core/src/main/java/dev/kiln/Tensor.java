@@ -6,6 +6,7 @@ import dev.kiln.graph.OpKind;
 import dev.kiln.spi.Backend;
 import dev.kiln.spi.BinaryOp;
 import dev.kiln.spi.ConvGeometry;
+import dev.kiln.spi.PinnedBuffer;
 import dev.kiln.spi.ReduceOp;
 import dev.kiln.spi.Storage;
 import dev.kiln.spi.UnaryOp;
@@ -1006,20 +1007,119 @@ public final class Tensor implements AutoCloseable {
         return out;
     }
 
-    /** This tensor on {@code target} (this one when already there); gradients flow back across. */
+    /**
+     * This tensor on {@code target} (this one when already there); gradients flow back across. From
+     * a contiguous {@link #isPinned() pinned} tensor to a CUDA device the copy is queued on the
+     * device's stream and this returns at once; the host waits only when it reads device values.
+     */
     public Tensor to(Device target) {
         if (target.equals(device())) {
             return this;
         }
         Backend dst = Backends.get(target);
-        Tensor src = contiguous();
-        Object host = hostArray(dtype, checkedInt("to", numel()));
-        src.backend().toHost(src.storage(), src.layout, host);
-        Tensor out = new Tensor(new StorageRef(dst.fromHost(host, dtype), dst), Layout.contiguous(layout.shape()), dtype, null);
+        Storage moved;
+        StorageRef.Pinned pinned = ref.pinned();
+        if (pinned != null && layout.isContiguous() && numel() > 0) {
+            // From page-locked memory: the device copies asynchronously on its stream.
+            checkOpen();
+            PinnedBuffer staged = stagedPinned(pinned);
+            moved = dst.fromPinned(staged, layout.offset() * dtype.byteSize(), dtype, numel());
+        } else {
+            Tensor src = contiguous();
+            Object host = hostArray(dtype, checkedInt("to", numel()));
+            src.backend().toHost(src.storage(), src.layout, host);
+            moved = dst.fromHost(host, dtype);
+        }
+        Tensor out = new Tensor(new StorageRef(moved, dst), Layout.contiguous(layout.shape()), dtype, null);
         if (recording(this)) {
             out.attach(node(OpKind.TO_DEVICE, new Tensor[] {this}).attr(device()));
         }
         return out;
+    }
+
+    /**
+     * A copy of this CPU tensor in page-locked ("pinned") host memory, as
+     * {@code torch.Tensor.pin_memory()}; this tensor itself when it is already pinned. Copies of a
+     * pinned tensor to a CUDA device ({@link #to(Device)}) run asynchronously on the device's stream
+     * and the host waits only when it reads values from the device.
+     *
+     * <p>The page-locked memory comes from the CUDA backend's caching host allocator and returns to
+     * it when the tensor (with its views) is closed or collected; a block is reused only after the
+     * copies queued from it have completed. The pinned tensor is an ordinary CPU tensor to every
+     * operation: its values stay in a Java array that the CPU kernels use, and the page-locked
+     * memory holds a copy of them for transfers (restaged when the values change in place), so a
+     * pinned tensor takes twice its size in host memory. Views of it are pinned too. Gradients flow
+     * through, as through {@link #clone()}.
+     *
+     * @throws IllegalStateException when the tensor is not on the CPU, or no CUDA backend lends
+     *         page-locked memory (see {@link Kiln#isPinnedMemoryAvailable()})
+     */
+    public Tensor pinMemory() {
+        checkOpen();
+        if (!device().isCpu()) {
+            throw new IllegalStateException("pinMemory: only CPU tensors can be pinned, got a tensor on " + device()
+                    + " (shape " + Shapes.str(layout.shape()) + ", " + dtype + ")");
+        }
+        if (isPinned()) {
+            return this;
+        }
+        Backend owner = Backends.pinnedMemoryBackend();
+        if (owner == null) {
+            throw new IllegalStateException("pinMemory: cannot pin a tensor of shape " + Shapes.str(layout.shape()) + ": "
+                    + Backends.pinnedMemoryUnavailableReason());
+        }
+        Tensor out = copyOp(OpKind.CLONE);
+        long bytes = out.ref.storage.numel() * dtype.byteSize();
+        if (bytes > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("pinMemory: " + bytes + " bytes (shape " + Shapes.str(layout.shape()) + ", "
+                    + dtype + ") is more than one pinned buffer holds (2 GiB)");
+        }
+        out.ref.setPinned(new StorageRef.Pinned(stage(out.ref, owner), owner, out.ref.version()));
+        return out;
+    }
+
+    /**
+     * Whether this tensor's storage is in page-locked host memory ({@code torch.Tensor.is_pinned()}):
+     * true for tensors made by {@link #pinMemory()} and their views.
+     */
+    public boolean isPinned() {
+        return ref.pinned() != null;
+    }
+
+    /** A page-locked copy of the bytes of {@code r}'s whole storage, from {@code owner}. */
+    private static PinnedBuffer stage(StorageRef r, Backend owner) {
+        long n = r.storage.numel();
+        PinnedBuffer p = owner.allocatePinned(n * r.storage.dtype().byteSize());
+        try {
+            r.backend.toHostBytes(r.storage, Layout.contiguous(n), p.buffer());
+        } catch (RuntimeException | Error e) {
+            p.release();
+            throw e;
+        }
+        return p;
+    }
+
+    /**
+     * The page-locked copy of this pinned storage, restaged into fresh memory when in-place
+     * operations changed the values since (the old memory may still be the source of a queued
+     * copy; its allocator reuses it only once that copy is done).
+     */
+    private PinnedBuffer stagedPinned(StorageRef.Pinned current) {
+        synchronized (ref) {
+            StorageRef.Pinned p = ref.pinned();
+            if (p == null) {
+                p = current;
+            }
+            if (p.version() == ref.version()) {
+                return p.buffer();
+            }
+            StorageRef.Pinned fresh = new StorageRef.Pinned(stage(ref, p.owner()), p.owner(), ref.version());
+            StorageRef.Pinned old = ref.setPinned(fresh);
+            if (old != null) {
+                old.buffer().release();
+            }
+            return fresh.buffer();
+        }
     }
 
     /** {@code to(device)} then {@code to(dtype)}. */

@@ -66,6 +66,35 @@ public final class Cuda {
         backend(device).emptyCache();
     }
 
+    /**
+     * Statistics of the caching allocator of page-locked host memory, which backs
+     * {@link dev.kiln.Tensor#pinMemory()} and {@code DataLoader}'s {@code pinMemory}.
+     *
+     * @throws IllegalStateException when CUDA is unavailable
+     */
+    public static PinnedMemoryStats pinnedMemoryStats() {
+        return hostAllocator().stats();
+    }
+
+    /**
+     * Returns cached page-locked host memory to the driver ({@code cuMemFreeHost}); blocks still
+     * waiting for a queued copy stay until it is done. A no-op when CUDA is unavailable.
+     */
+    public static void emptyPinnedCache() {
+        PinnedHostAllocator a = CudaRuntime.get().hostAllocator();
+        if (a != null) {
+            a.emptyCache();
+        }
+    }
+
+    private static PinnedHostAllocator hostAllocator() {
+        PinnedHostAllocator a = CudaRuntime.get().hostAllocator();
+        if (a == null) {
+            throw new IllegalStateException("CUDA is not available: " + unavailableReason());
+        }
+        return a;
+    }
+
     /** Waits until the device has finished the work queued on it. */
     public static void synchronize(Device device) {
         backend(device).synchronize();

@@ -6,6 +6,7 @@ import dev.kiln.Layout;
 import dev.kiln.spi.Backend;
 import dev.kiln.spi.BinaryOp;
 import dev.kiln.spi.ConvGeometry;
+import dev.kiln.spi.PinnedBuffer;
 import dev.kiln.spi.ReduceOp;
 import dev.kiln.spi.Storage;
 import dev.kiln.spi.UnaryOp;
@@ -38,11 +39,13 @@ final class CudaBackend implements Backend {
     private final int ordinal;
     private final CudaDriver driver;
     private final CachingAllocator allocator;
+    private final PinnedHostAllocator hostAllocator;
 
-    CudaBackend(Device device, CudaDriver driver, Runnable collector) {
+    CudaBackend(Device device, CudaDriver driver, PinnedHostAllocator hostAllocator, Runnable collector) {
         this.device = device;
         this.ordinal = device.index();
         this.driver = driver;
+        this.hostAllocator = hostAllocator;
         this.allocator = new CachingAllocator(device.toString(), new CachingAllocator.DeviceMemory() {
             @Override
             public long malloc(long bytes) {
@@ -94,6 +97,48 @@ final class CudaBackend implements Backend {
     @Override
     public void synchronize() {
         driver.synchronize(ordinal);
+    }
+
+    // ------------------------------------------------------------------ pinned host memory
+
+    PinnedHostAllocator hostAllocator() {
+        return hostAllocator;
+    }
+
+    @Override
+    public boolean supportsPinnedMemory() {
+        return true;
+    }
+
+    @Override
+    public PinnedHostBuffer allocatePinned(long bytes) {
+        return new PinnedHostBuffer(hostAllocator, bytes);
+    }
+
+    /**
+     * From this runtime's page-locked memory: one {@code cuMemcpyHtoDAsync} queued on the stream,
+     * then an event the host allocator waits for before it reuses the block; the host does not wait.
+     * Other buffers take the synchronous default.
+     */
+    @Override
+    public Storage fromPinned(PinnedBuffer pinned, long byteOffset, DType dtype, long numel) {
+        if (!(pinned instanceof PinnedHostBuffer p) || p.allocator() != hostAllocator) {
+            return Backend.super.fromPinned(pinned, byteOffset, dtype, numel);
+        }
+        long bytes = numel * dtype.byteSize();
+        if (byteOffset < 0 || byteOffset + bytes > p.byteSize()) {
+            throw new IllegalArgumentException("fromPinned: bytes [" + byteOffset + ", " + (byteOffset + bytes) + ") are outside "
+                    + p);
+        }
+        CudaStorage s = allocate(dtype, numel);
+        if (bytes > 0) {
+            java.nio.ByteBuffer src = p.buffer().position(Math.toIntExact(byteOffset));
+            driver.copyToDeviceAsync(ordinal, s.address(), src, bytes);
+            // Core staged bools as bytes 0 and 1, which is what the kernels expect: no normalising pass.
+            hostAllocator.recordUse(p.block(), driver.recordEvent(ordinal));
+        }
+        Reference.reachabilityFence(p);
+        return s;
     }
 
     private static CudaStorage cuda(Storage s) {

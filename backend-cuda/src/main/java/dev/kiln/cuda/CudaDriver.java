@@ -13,7 +13,8 @@ import java.nio.ByteBuffer;
  * <p>Device pointers are plain {@code long} addresses. Each method acts on one device, chosen by
  * its ordinal; an implementation makes that device's context current itself. Work is queued on
  * one stream per device: host-to-device copies and launches return when queued, device-to-host
- * copies return when the data is on the host.
+ * copies return when the data is on the host. Page-locked host memory ({@link #hostAlloc}) is
+ * process-wide; copies from it are truly asynchronous, so events tell when the source may be reused.
  */
 interface CudaDriver {
 
@@ -47,6 +48,41 @@ interface CudaDriver {
 
     /** Copies {@code bytes} from {@code src} to the host buffer's position, waiting for queued work. */
     void copyToHost(int device, ByteBuffer dst, long src, long bytes);
+
+    /**
+     * Allocates {@code bytes} of page-locked host memory that every device can copy from
+     * ({@code cuMemHostAlloc} with {@code CU_MEMHOSTALLOC_PORTABLE}).
+     *
+     * @return a direct buffer over the memory (capacity {@code bytes}), or null when the host is out
+     *         of page-locked memory (any other failure throws)
+     */
+    ByteBuffer hostAlloc(long bytes);
+
+    /**
+     * Frees a buffer returned by {@link #hostAlloc} ({@code cuMemFreeHost}). The caller makes sure
+     * that no copy from it is still queued.
+     */
+    void hostFree(ByteBuffer block);
+
+    /**
+     * Queues a copy of {@code bytes} from page-locked host memory (a view of a {@link #hostAlloc}
+     * buffer, from its position) to {@code dst} on the device's stream and returns without waiting
+     * ({@code cuMemcpyHtoDAsync}): the source must stay unchanged until an event recorded after it
+     * has completed.
+     */
+    void copyToDeviceAsync(int device, long dst, ByteBuffer pinnedSrc, long bytes);
+
+    /** Records an event on the device's stream, after the work queued so far; returns its handle. */
+    long recordEvent(int device);
+
+    /** Whether the stream has passed the event ({@code cuEventQuery}). */
+    boolean eventDone(long event);
+
+    /** Waits until the stream has passed the event ({@code cuEventSynchronize}). */
+    void waitEvent(long event);
+
+    /** Destroys an event handle. */
+    void destroyEvent(long event);
 
     /** Device-to-device copy. */
     void copyOnDevice(int device, long dst, long src, long bytes);

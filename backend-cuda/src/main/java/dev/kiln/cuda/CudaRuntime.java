@@ -35,11 +35,13 @@ final class CudaRuntime {
     private final String reason;
     private final String driverChoice;
     private final Map<Integer, CudaBackend> backends = new ConcurrentHashMap<>();
+    private final PinnedHostAllocator hostAllocator;
 
     private CudaRuntime(String driverChoice, CudaDriver driver, String reason) {
         this.driverChoice = driverChoice;
         this.driver = driver;
         this.reason = reason;
+        this.hostAllocator = driver == null ? null : new PinnedHostAllocator(driver);
     }
 
     /** The runtime, probing the driver on first use. Never throws for a missing driver or device. */
@@ -144,7 +146,7 @@ final class CudaRuntime {
         return backends.computeIfAbsent(n, i -> {
             CudaDriver.DeviceProperties p = driver.properties(i);
             LOG.info("CUDA backend on {}: {} through {}; {}", device, p.name(), driver.name(), convolutionPath(driver.cudnn()));
-            return new CudaBackend(device, driver, CachingAllocator::collectGarbage);
+            return new CudaBackend(device, driver, hostAllocator, CachingAllocator::collectGarbage);
         });
     }
 
@@ -158,6 +160,11 @@ final class CudaRuntime {
         return cudnn.library() != null
                 ? "convolution uses cuDNN " + cudnn.library().version() + ", pooling Kiln's kernels"
                 : "convolution and pooling use Kiln's kernels (im2col + cuBLAS), cuDNN is not used: " + cudnn.reason();
+    }
+
+    /** The process-wide allocator of page-locked host memory, or null when CUDA is unavailable. */
+    PinnedHostAllocator hostAllocator() {
+        return hostAllocator;
     }
 
     /** The backend of {@code device} if it was created, else null. */

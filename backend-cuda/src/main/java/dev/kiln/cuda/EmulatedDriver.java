@@ -6,16 +6,26 @@ import dev.kiln.kernels.EmulatorException;
 import dev.kiln.kernels.KernelArgs;
 
 import java.nio.ByteBuffer;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * {@link CudaDriver} over the kernels module's {@link EmulatedDevice}: the same kernels compiled
  * for the CPU, with tracked allocations, checked launches and a memory cap. Everything the backend
  * does above the driver (argument marshalling, launch configuration, the cuBLAS mapping, the
- * allocator) runs unchanged, so tests without a GPU exercise it. Work is synchronous.
+ * allocator) runs unchanged, so tests without a GPU exercise it. Work is synchronous: an
+ * asynchronous copy is done when it returns and every event has completed when recorded.
+ * Page-locked host memory is direct buffers, tracked so that freeing one twice fails.
  */
 final class EmulatedDriver implements CudaDriver {
 
     private final EmulatedDevice[] devices;
+    private final Set<ByteBuffer> hostBlocks = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
+    private final Set<Long> events = ConcurrentHashMap.newKeySet();
+    private final AtomicLong nextEvent = new AtomicLong(1);
 
     private EmulatedDriver(EmulatedDevice[] devices) {
         this.devices = devices;
@@ -114,6 +124,66 @@ final class EmulatedDriver implements CudaDriver {
             byte[] b = new byte[n];
             device(device).copyToHost(src, b, 0, n);
             dst.duplicate().put(b);
+        }
+    }
+
+    @Override
+    public ByteBuffer hostAlloc(long bytes) {
+        if (bytes < 0 || bytes > Integer.MAX_VALUE) {
+            throw new CudaException("cuMemHostAlloc(" + bytes + "): the emulator lends at most 2 GiB per block");
+        }
+        ByteBuffer b;
+        try {
+            b = ByteBuffer.allocateDirect((int) bytes);
+        } catch (OutOfMemoryError e) {
+            return null;
+        }
+        hostBlocks.add(b);
+        return b;
+    }
+
+    @Override
+    public void hostFree(ByteBuffer block) {
+        if (!hostBlocks.remove(block)) {
+            throw new IllegalArgumentException("cuMemFreeHost: " + block + " is not page-locked memory of this driver");
+        }
+    }
+
+    /** Page-locked blocks allocated and not freed, for tests. */
+    int liveHostBlocks() {
+        return hostBlocks.size();
+    }
+
+    @Override
+    public void copyToDeviceAsync(int device, long dst, ByteBuffer pinnedSrc, long bytes) {
+        copyToDevice(device, dst, pinnedSrc, bytes);
+    }
+
+    @Override
+    public long recordEvent(int device) {
+        device(device);
+        long e = nextEvent.getAndIncrement();
+        events.add(e);
+        return e;
+    }
+
+    @Override
+    public boolean eventDone(long event) {
+        if (!events.contains(event)) {
+            throw new IllegalArgumentException("cuEventQuery: no event " + event);
+        }
+        return true;
+    }
+
+    @Override
+    public void waitEvent(long event) {
+        eventDone(event);
+    }
+
+    @Override
+    public void destroyEvent(long event) {
+        if (!events.remove(event)) {
+            throw new IllegalArgumentException("cuEventDestroy: no event " + event);
         }
     }
 

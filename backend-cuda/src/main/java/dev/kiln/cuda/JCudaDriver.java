@@ -5,6 +5,8 @@ import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUevent_flags;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
@@ -18,10 +20,12 @@ import jcuda.runtime.cudaStream_t;
 import dev.kiln.kernels.KernelArgs;
 
 import java.nio.ByteBuffer;
+import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
@@ -31,10 +35,17 @@ import static jcuda.driver.JCudaDriver.cuDeviceGetName;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
 import static jcuda.driver.JCudaDriver.cuDeviceTotalMem;
 import static jcuda.driver.JCudaDriver.cuDriverGetVersion;
+import static jcuda.driver.JCudaDriver.cuEventCreate;
+import static jcuda.driver.JCudaDriver.cuEventDestroy;
+import static jcuda.driver.JCudaDriver.cuEventQuery;
+import static jcuda.driver.JCudaDriver.cuEventRecord;
+import static jcuda.driver.JCudaDriver.cuEventSynchronize;
 import static jcuda.driver.JCudaDriver.cuInit;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemFree;
+import static jcuda.driver.JCudaDriver.cuMemFreeHost;
+import static jcuda.driver.JCudaDriver.cuMemHostAlloc;
 import static jcuda.driver.JCudaDriver.cuMemGetInfo;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
@@ -57,6 +68,14 @@ final class JCudaDriver implements CudaDriver {
     private final int deviceCount;
     private final Map<Integer, DeviceState> devices = new ConcurrentHashMap<>();
     private final ThreadLocal<CUcontext> current = new ThreadLocal<>();
+    /** Page-locked blocks by their buffer, for cuMemFreeHost. */
+    private final Map<ByteBuffer, Pointer> hostBlocks = new IdentityHashMap<>();
+    private final Map<Long, DeviceEvent> events = new ConcurrentHashMap<>();
+    private final AtomicLong nextEvent = new AtomicLong(1);
+
+    /** An event and the device whose context it belongs to. */
+    private record DeviceEvent(int device, CUevent event) {
+    }
 
     private JCudaDriver(int driverVersion, int deviceCount) {
         this.driverVersion = driverVersion;
@@ -316,6 +335,86 @@ final class JCudaDriver implements CudaDriver {
         if (d == null) {
             dst.duplicate().put(target);
         }
+    }
+
+    @Override
+    public ByteBuffer hostAlloc(long bytes) {
+        state(0); // page-locked memory needs a current context; PORTABLE makes it usable from every device
+        Pointer p = new Pointer();
+        int r = cuMemHostAlloc(p, bytes, jcuda.driver.JCudaDriver.CU_MEMHOSTALLOC_PORTABLE);
+        if (r == CUresult.CUDA_ERROR_OUT_OF_MEMORY) {
+            return null;
+        }
+        check(r, "cuMemHostAlloc(" + bytes + ")");
+        ByteBuffer b = p.getByteBuffer(0, bytes);
+        synchronized (hostBlocks) {
+            hostBlocks.put(b, p);
+        }
+        return b;
+    }
+
+    @Override
+    public void hostFree(ByteBuffer block) {
+        Pointer p;
+        synchronized (hostBlocks) {
+            p = hostBlocks.remove(block);
+        }
+        if (p == null) {
+            throw new IllegalArgumentException("cuMemFreeHost: " + block + " is not page-locked memory of this driver");
+        }
+        state(0);
+        check(cuMemFreeHost(p), "cuMemFreeHost");
+    }
+
+    @Override
+    public void copyToDeviceAsync(int device, long dst, ByteBuffer pinnedSrc, long bytes) {
+        DeviceState s = state(device);
+        if (!pinnedSrc.isDirect()) {
+            throw new IllegalArgumentException("cuMemcpyHtoDAsync: the source must be page-locked memory, got " + pinnedSrc);
+        }
+        check(cuMemcpyHtoDAsync(at(s, dst), Pointer.to(direct(pinnedSrc, bytes)), bytes, s.stream), "cuMemcpyHtoDAsync");
+    }
+
+    @Override
+    public long recordEvent(int device) {
+        DeviceState s = state(device);
+        CUevent e = new CUevent();
+        check(cuEventCreate(e, CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+        check(cuEventRecord(e, s.stream), "cuEventRecord");
+        long id = nextEvent.getAndIncrement();
+        events.put(id, new DeviceEvent(device, e));
+        return id;
+    }
+
+    private DeviceEvent event(long id) {
+        DeviceEvent e = events.get(id);
+        if (e == null) {
+            throw new IllegalArgumentException("no CUDA event " + id);
+        }
+        state(e.device());
+        return e;
+    }
+
+    @Override
+    public boolean eventDone(long id) {
+        int r = cuEventQuery(event(id).event());
+        if (r == CUresult.CUDA_ERROR_NOT_READY) {
+            return false;
+        }
+        check(r, "cuEventQuery");
+        return true;
+    }
+
+    @Override
+    public void waitEvent(long id) {
+        check(cuEventSynchronize(event(id).event()), "cuEventSynchronize");
+    }
+
+    @Override
+    public void destroyEvent(long id) {
+        DeviceEvent e = event(id);
+        events.remove(id);
+        check(cuEventDestroy(e.event()), "cuEventDestroy");
     }
 
     @Override

@@ -393,6 +393,40 @@ public interface Backend {
         s.free();
     }
 
+    // ------------------------------------------------------------------ pinned host memory
+    // A device backend may lend page-locked host memory, so that copies from the host run
+    // asynchronously (Tensor.pinMemory, DataLoader's pinMemory). Other backends keep the defaults.
+
+    /** Whether {@link #allocatePinned} lends page-locked host memory (default false). */
+    default boolean supportsPinnedMemory() {
+        return false;
+    }
+
+    /**
+     * {@code bytes} of page-locked host memory for staging copies to this backend's device, from
+     * its host allocator (cached and reused). The memory returns to the allocator when the buffer
+     * is released or becomes unreachable.
+     *
+     * @throws UnsupportedOperationException when {@link #supportsPinnedMemory()} is false (the default)
+     */
+    default PinnedBuffer allocatePinned(long bytes) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " on " + device()
+                + " has no page-locked host memory");
+    }
+
+    /**
+     * A new storage of {@code numel} elements of {@code dtype} copied from {@code pinned}, starting
+     * {@code byteOffset} bytes into it, where core staged them as little-endian bytes (bool as one
+     * byte 0 or 1). A backend that lent the buffer queues the copy on the device's stream and
+     * returns at once, keeping the buffer from reuse until the copy completes; the default copies
+     * synchronously through {@link #fromHostBytes}.
+     */
+    default Storage fromPinned(PinnedBuffer pinned, long byteOffset, DType dtype, long numel) {
+        ByteBuffer all = pinned.buffer();
+        return fromHostBytes(all.slice(Math.toIntExact(byteOffset), Math.toIntExact(numel * dtype.byteSize()))
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN), dtype, numel);
+    }
+
     /** Waits until queued work is done. A no-op on synchronous backends. */
     default void synchronize() {
     }

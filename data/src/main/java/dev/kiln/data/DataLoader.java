@@ -2,13 +2,19 @@ package dev.kiln.data;
 
 import dev.kiln.Generator;
 import dev.kiln.Kiln;
+import dev.kiln.Tensor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.lang.ref.Cleaner;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -20,6 +26,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
@@ -50,6 +57,9 @@ import java.util.function.Function;
 public final class DataLoader<B> implements Iterable<B> {
 
     private static final Cleaner CLEANER = Cleaner.create();
+    private static final Logger LOG = LoggerFactory.getLogger(DataLoader.class);
+    /** Whether the no-op warning was logged (once per process); package-private for tests. */
+    static final AtomicBoolean PIN_WARNED = new AtomicBoolean();
 
     private final Dataset<?> dataset;
     private final IterableDataset<?> stream;
@@ -60,6 +70,8 @@ public final class DataLoader<B> implements Iterable<B> {
     private final int numWorkers;
     private final int prefetchFactor;
     private final boolean pinMemory;
+    /** pinMemory, and page-locked memory is available. */
+    private final boolean pins;
     private final Generator generator;
     private ThreadPoolExecutor pool;
 
@@ -74,6 +86,7 @@ public final class DataLoader<B> implements Iterable<B> {
         this.numWorkers = b.numWorkers;
         this.prefetchFactor = b.prefetchFactor;
         this.pinMemory = b.pinMemory;
+        this.pins = pinningPossible(b.pinMemory);
         this.generator = b.generator;
     }
 
@@ -132,12 +145,18 @@ public final class DataLoader<B> implements Iterable<B> {
     }
 
     /**
-     * Whether batches are staged for fast transfer to a CUDA device. On the CPU backend, which has
-     * no page-locked memory, this is a no-op: batches are ordinary CPU tensors either way, and
-     * {@code batch.to(device)} copies them.
+     * Whether {@code pinMemory(true)} was asked for: batches are then copied into page-locked host
+     * memory ({@link Tensor#pinMemory()}), so that {@code batch.to(cuda)} copies asynchronously on
+     * the device's stream. Where no CUDA backend lends page-locked memory this is a no-op, logged
+     * once with the reason; {@link #pinsBatches()} says which.
      */
     public boolean pinMemory() {
         return pinMemory;
+    }
+
+    /** Whether batches really come out pinned: {@link #pinMemory()} and page-locked memory is available. */
+    public boolean pinsBatches() {
+        return pins;
     }
 
     /** Starts an epoch. */
@@ -155,7 +174,7 @@ public final class DataLoader<B> implements Iterable<B> {
     @Override
     public String toString() {
         return "DataLoader(" + (stream != null ? stream : dataset) + ", batchSize=" + batchSize + ", numWorkers="
-                + numWorkers + ")";
+                + numWorkers + (pins ? ", pinMemory=true" : "") + ")";
     }
 
     // ------------------------------------------------------------------ loading one batch
@@ -250,13 +269,49 @@ public final class DataLoader<B> implements Iterable<B> {
     }
 
     /**
-     * Stages a batch for transfer to CUDA when {@code pinMemory} is set. Kiln's CPU storage is plain
-     * Java arrays with no page-locked variant yet, so today this returns the batch unchanged.
+     * With {@code pinMemory} (and page-locked memory available), the batch with every tensor in it
+     * (also inside lists and maps, as the default collate builds them) replaced by its
+     * {@link Tensor#pinMemory()} copy; otherwise the batch unchanged. Runs in the loading thread, so
+     * with workers the copies into page-locked memory happen off the training thread.
      */
     private Object pin(Object batch) {
-        // Where a backend offers pinned host buffers this is the place to copy the batch into them;
-        // the CPU backend's arrays need no staging, so batches pass through unchanged.
-        return batch;
+        return pins ? pinAll(batch) : batch;
+    }
+
+    private static Object pinAll(Object o) {
+        if (o instanceof Tensor t) {
+            return t.device().isCpu() ? t.pinMemory() : t;
+        }
+        if (o instanceof List<?> l) {
+            List<Object> out = new ArrayList<>(l.size());
+            for (Object e : l) {
+                out.add(pinAll(e));
+            }
+            return Collections.unmodifiableList(out);
+        }
+        if (o instanceof Map<?, ?> m) {
+            Map<Object, Object> out = new LinkedHashMap<>();
+            for (Map.Entry<?, ?> e : m.entrySet()) {
+                out.put(e.getKey(), pinAll(e.getValue()));
+            }
+            return Collections.unmodifiableMap(out);
+        }
+        return o;
+    }
+
+    /** Whether batches are pinned: asked for and possible; says why not, once per process, when not. */
+    private static boolean pinningPossible(boolean requested) {
+        if (!requested) {
+            return false;
+        }
+        if (Kiln.isPinnedMemoryAvailable()) {
+            return true;
+        }
+        if (PIN_WARNED.compareAndSet(false, true)) {
+            LOG.warn("DataLoader: pinMemory(true) has no effect, batches stay in ordinary memory: {}",
+                    Kiln.pinnedMemoryUnavailableReason());
+        }
+        return false;
     }
 
     private static RuntimeException rethrow(ExecutionException e) {
@@ -616,8 +671,9 @@ public final class DataLoader<B> implements Iterable<B> {
         }
 
         /**
-         * Stage batches in page-locked host memory for faster copies to CUDA. A no-op on the CPU
-         * backend (see {@link DataLoader#pinMemory()}).
+         * Copy each batch's tensors into page-locked host memory (default false), as PyTorch's
+         * {@code pin_memory=True}, so that {@code batch.to(cuda)} copies asynchronously. A logged
+         * no-op where CUDA is unavailable (see {@link DataLoader#pinMemory()}).
          */
         public Builder<T, B> pinMemory(boolean pinMemory) {
             this.pinMemory = pinMemory;

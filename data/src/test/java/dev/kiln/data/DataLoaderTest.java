@@ -495,11 +495,48 @@ class DataLoaderTest {
     }
 
     @Test
-    void pinMemoryIsANoOpOnTheCpu() {
-        TensorDataset ds = new TensorDataset(Tensor.arange(6));
-        DataLoader<List<Tensor>> loader = DataLoader.builder(ds).batchSize(3).pinMemory(true).build();
-        assertTrue(loader.pinMemory());
-        assertArrayEquals(new long[] {0, 1, 2, 3, 4, 5}, concat(tensorEpoch(loader)));
+    void pinMemoryIsALoggedNoOpWithoutCuda() {
+        // This module's tests have only the CPU backend: no page-locked memory to be had.
+        assertFalse(Kiln.isPinnedMemoryAvailable());
+        assertTrue(Kiln.pinnedMemoryUnavailableReason().contains("CUDA is not available"), Kiln.pinnedMemoryUnavailableReason());
+        TensorDataset ds = new TensorDataset(Tensor.arange(6), Tensor.arange(6).toFloat().mul(0.5));
+        java.io.PrintStream err = System.err;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        DataLoader.PIN_WARNED.set(false);
+        List<List<Tensor>> pinned = new ArrayList<>();
+        try {
+            System.setErr(new java.io.PrintStream(captured, true));
+            for (int workers : new int[] {0, 2}) {
+                DataLoader<List<Tensor>> loader = DataLoader.builder(ds).batchSize(4).numWorkers(workers).pinMemory(true).build();
+                assertTrue(loader.pinMemory());
+                assertFalse(loader.pinsBatches());
+                for (List<Tensor> batch : loader) {
+                    pinned.add(batch);
+                }
+            }
+        } finally {
+            System.setErr(err);
+        }
+        String log = captured.toString();
+        assertEquals(1, log.split("pinMemory\\(true\\) has no effect", -1).length - 1, log);
+        assertTrue(log.contains("CUDA is not available"), log);
+        DataLoader<List<Tensor>> plain = DataLoader.builder(ds).batchSize(4).build();
+        List<List<Tensor>> expected = new ArrayList<>();
+        for (List<Tensor> batch : plain) {
+            expected.add(batch);
+        }
+        expected.addAll(new ArrayList<>(expected));
+        assertEquals(expected.size(), pinned.size());
+        for (int i = 0; i < pinned.size(); i++) {
+            for (int j = 0; j < 2; j++) {
+                Tensor t = pinned.get(i).get(j);
+                assertFalse(t.isPinned());
+                assertArrayEquals(expected.get(i).get(j).toDoubleArray(), t.toDoubleArray());
+            }
+        }
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Tensor.arange(3).pinMemory());
+        assertTrue(e.getMessage().startsWith("pinMemory: cannot pin a tensor of shape [3]: "), e.getMessage());
+        assertFalse(Tensor.arange(3).isPinned());
     }
 
     @Test
