@@ -634,6 +634,84 @@ final class CudaBackend implements Backend {
         launch(kernel + suffix(t), dl.numel(), args, s, d);
     }
 
+    /**
+     * One thread per output element scans its window (padding as minus infinity, the first
+     * maximum or NaN wins) and writes the window position {@code ky * kw + kx} as argmax.
+     */
+    @Override
+    public void maxPool2d(Storage src, Layout srcLayout, ConvGeometry g, Storage values, Layout valuesLayout,
+                          Storage argmax, Layout argmaxLayout) {
+        CudaStorage s = cuda(src);
+        CudaStorage v = cuda(values);
+        CudaStorage a = cuda(argmax);
+        DType wide = s.dtype() == DType.FLOAT64 ? DType.FLOAT64 : DType.FLOAT32;
+        if (s.dtype() != wide || v.dtype() != wide || !srcLayout.isContiguous() || !valuesLayout.isContiguous()
+                || !argmaxLayout.isContiguous()) {
+            Layout cin = Layout.contiguous(srcLayout.shape());
+            Layout cout = Layout.contiguous(valuesLayout.shape());
+            CudaStorage in = allocate(wide, cin.numel());
+            CudaStorage out = allocate(wide, cout.numel());
+            CudaStorage idx = allocate(DType.INT64, cout.numel());
+            try {
+                cast(s, srcLayout, in, cin);
+                maxPool2d(in, cin, g, out, cout, idx, cout);
+                cast(out, cout, v, valuesLayout);
+                cast(idx, cout, a, argmaxLayout);
+            } finally {
+                in.free();
+                out.free();
+                idx.free();
+            }
+            return;
+        }
+        KernelArgs args = KernelArgs.create().pointer(v.address(valuesLayout.offset())).pointer(a.address(argmaxLayout.offset()))
+                .pointer(s.address(srcLayout.offset()));
+        launch(KernelCatalog.maxPool2dForward(KernelDType.forName(wide.name())), valuesLayout.numel(),
+                poolSizes(args, srcLayout.size(0), srcLayout.size(1), g), s, v, a);
+    }
+
+    /**
+     * Each input element gathers the gradients of the windows whose argmax it is, so overlapping
+     * windows (stride below the kernel) accumulate without atomics and deterministically.
+     */
+    @Override
+    public void maxPool2dBackward(Storage grad, Layout gradLayout, Storage argmax, Layout argmaxLayout, ConvGeometry g,
+                                  Storage dst, Layout dstLayout) {
+        CudaStorage gr = cuda(grad);
+        CudaStorage a = cuda(argmax);
+        CudaStorage d = cuda(dst);
+        DType wide = d.dtype() == DType.FLOAT64 ? DType.FLOAT64 : DType.FLOAT32;
+        if (gr.dtype() != wide || d.dtype() != wide || !gradLayout.isContiguous() || !argmaxLayout.isContiguous()
+                || !dstLayout.isContiguous()) {
+            Layout cg = Layout.contiguous(gradLayout.shape());
+            Layout cd = Layout.contiguous(dstLayout.shape());
+            CudaStorage gin = allocate(wide, cg.numel());
+            CudaStorage idx = allocate(DType.INT64, cg.numel());
+            CudaStorage out = allocate(wide, cd.numel());
+            try {
+                cast(gr, gradLayout, gin, cg);
+                cast(a, argmaxLayout, idx, cg);
+                maxPool2dBackward(gin, cg, idx, cg, g, out, cd);
+                cast(out, cd, d, dstLayout);
+            } finally {
+                gin.free();
+                idx.free();
+                out.free();
+            }
+            return;
+        }
+        KernelArgs args = KernelArgs.create().pointer(d.address(dstLayout.offset())).pointer(gr.address(gradLayout.offset()))
+                .pointer(a.address(argmaxLayout.offset()));
+        launch(KernelCatalog.maxPool2dBackward(KernelDType.forName(wide.name())), dstLayout.numel(),
+                poolSizes(args, dstLayout.size(0), dstLayout.size(1), g), gr, a, d);
+    }
+
+    /** Appends the sizes every pooling kernel takes after its pointers: n, c, h, w, kernel, stride, padding, dilation, output. */
+    private static KernelArgs poolSizes(KernelArgs args, long n, long c, ConvGeometry g) {
+        return args.i64(n).i64(c).i64(g.h()).i64(g.w()).i64(g.kh()).i64(g.kw()).i64(g.sh()).i64(g.sw())
+                .i64(g.ph()).i64(g.pw()).i64(g.dh()).i64(g.dw()).i64(g.outH()).i64(g.outW());
+    }
+
     // ------------------------------------------------------------------ launching
 
     /** Launches an elementwise kernel over {@code n} elements; nothing when {@code n} is 0. */

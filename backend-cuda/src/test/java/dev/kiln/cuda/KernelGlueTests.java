@@ -4,6 +4,7 @@ import dev.kiln.DType;
 import dev.kiln.Device;
 import dev.kiln.Kiln;
 import dev.kiln.Tensor;
+import dev.kiln.autograd.GradCheck;
 import dev.kiln.conformance.TensorAssertions;
 import org.junit.jupiter.api.Test;
 
@@ -135,6 +136,93 @@ abstract class KernelGlueTests {
         assertSame(img.permute(0, 1, 3, 2).im2col(new dev.kiln.spi.ConvGeometry(5, 6, 2, 2, 1, 1, 0, 0, 1, 1), -1.0),
                 img.to(D).permute(0, 1, 3, 2).im2col(new dev.kiln.spi.ConvGeometry(5, 6, 2, 2, 1, 1, 0, 0, 1, 1), -1.0));
         assertSame(cols.col2im(g), cols.to(D).col2im(g));
+    }
+
+    /** Geometries {h, w, kh, kw, sh, sw, ph, pw, dh, dw}: overlapping windows, padding, dilation, whole-padding windows. */
+    private static final int[][] POOLS = {
+            {7, 6, 3, 3, 1, 1, 1, 1, 1, 1},   // overlapping (stride below the kernel), padded
+            {7, 6, 3, 3, 2, 2, 1, 1, 1, 1},   // overlapping with stride 2, as in ResNet's stem
+            {9, 8, 3, 2, 2, 1, 1, 0, 2, 1},   // dilated rows, overlapping columns
+            {6, 6, 2, 2, 2, 2, 0, 0, 1, 1},   // disjoint windows
+            {5, 4, 2, 2, 1, 1, 2, 2, 1, 1},   // corner windows wholly in the padding: -inf, argmax 0
+            {4, 5, 1, 1, 1, 1, 0, 0, 1, 1},
+    };
+
+    /** The SPI's max pooling of {@code x} on its own device: values and window argmax, written into {@code [N, C, oh, ow]} views. */
+    private static Tensor[] maxPool(Tensor x, dev.kiln.spi.ConvGeometry g, boolean stridedOutputs) {
+        dev.kiln.spi.Backend b = x.device().equals(Device.cpu()) ? cpuBackend() : CudaRuntime.get().backend(x.device());
+        long[] shape = stridedOutputs ? new long[] {x.size(0), x.size(1), g.outW(), g.outH()}
+                : new long[] {x.size(0), x.size(1), g.outH(), g.outW()};
+        Tensor v = Tensor.empty(shape, x.dtype(), x.device());
+        Tensor a = Tensor.empty(shape, DType.INT64, x.device());
+        if (stridedOutputs) {
+            v = v.transpose(2, 3);
+            a = a.transpose(2, 3);
+        }
+        b.maxPool2d(x.storage(), x.layout(), g, v.storage(), v.layout(), a.storage(), a.layout());
+        return new Tensor[] {v, a};
+    }
+
+    private static dev.kiln.spi.Backend cpuBackend() {
+        return java.util.ServiceLoader.load(dev.kiln.spi.BackendProvider.class).stream().map(java.util.ServiceLoader.Provider::get)
+                .filter(p -> p.deviceType() == Device.Type.CPU).findFirst().orElseThrow().backend(Device.cpu());
+    }
+
+    /** An input with ties, NaNs (two in one window: the first wins) and minus infinity. */
+    private static Tensor poolInput(long n, long c, long h, long w, DType t) {
+        java.util.Random r = new java.util.Random(h * 31 + w);
+        double[] v = new double[(int) (n * c * h * w)];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = i % 5 == 0 ? 1.25 : Math.round(r.nextGaussian() * 64) / 32.0;
+        }
+        v[11] = Double.NaN;
+        v[13] = Double.NaN;
+        v[40] = Double.NEGATIVE_INFINITY;
+        return Tensor.of(v).reshape(n, c, h, w).to(t);
+    }
+
+    @Test
+    void maxPoolingMatchesTheCpu() {
+        for (int[] p : POOLS) {
+            dev.kiln.spi.ConvGeometry g = new dev.kiln.spi.ConvGeometry(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9]);
+            for (DType t : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+                String what = "maxPool2d " + g + " " + t;
+                Tensor x = poolInput(2, 3, p[0], p[1], t);
+                Tensor[] cpu = maxPool(x, g, false);
+                Tensor[] cuda = maxPool(x.to(D), g, false);
+                assertSame(cpu[0], cuda[0]);
+                TensorAssertions.assertMatches(what + " argmax", cpu[1], cuda[1]);
+                // Overlapping windows route several gradients to one input element.
+                Tensor gout = Tensor.randn(cpu[0].shape()).to(t);
+                TensorAssertions.assertMatches(what + " backward", gout.maxPool2dBackward(cpu[1], g),
+                        gout.to(D).maxPool2dBackward(cuda[1], g));
+                // A strided input (a transposed view) and strided outputs go through copies.
+                Tensor xt = x.transpose(2, 3).contiguous().transpose(2, 3);
+                Tensor[] strided = maxPool(xt.to(D), g, true);
+                assertSame(cpu[0], strided[0]);
+                TensorAssertions.assertMatches(what + " strided argmax", cpu[1], strided[1]);
+                TensorAssertions.assertMatches(what + " strided backward", gout.maxPool2dBackward(cpu[1], g),
+                        gout.to(D).transpose(2, 3).contiguous().transpose(2, 3).maxPool2dBackward(strided[1], g));
+            }
+        }
+        // float16 pools in float32 on the device; the maximum is one of the inputs, so exactly the CPU's.
+        dev.kiln.spi.ConvGeometry g = new dev.kiln.spi.ConvGeometry(7, 6, 3, 3, 1, 1, 1, 1, 1, 1);
+        Tensor h = poolInput(1, 2, 7, 6, DType.FLOAT16);
+        assertSame(maxPool(h, g, false)[0], maxPool(h.to(D), g, false)[0]);
+    }
+
+    @Test
+    void maxPoolingBackwardThroughAutogradMatchesTheCpuAndGradchecks() {
+        Kiln.manualSeed(5);
+        dev.kiln.spi.ConvGeometry g = new dev.kiln.spi.ConvGeometry(6, 5, 3, 3, 1, 2, 1, 1, 1, 1);
+        Tensor x = Tensor.randn(2, 2, 6, 5).toDouble();
+        Tensor w = Tensor.randn(2, 2, g.outH(), g.outW()).toDouble();
+        Tensor xc = x.clone().requiresGrad(true);
+        xc.maxPool2d(g).mul(w).sum().backward();
+        Tensor xd = x.to(D).requiresGrad(true);
+        xd.maxPool2d(g).mul(w.to(D)).sum().backward();
+        assertSame(xc.grad(), xd.grad());
+        assertTrue(GradCheck.gradcheck(in -> in[0].maxPool2d(g).mul(w.to(D)).sum(), x.to(D).requiresGrad(true)));
     }
 
     @Test
