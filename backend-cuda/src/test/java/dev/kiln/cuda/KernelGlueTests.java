@@ -226,6 +226,26 @@ abstract class KernelGlueTests {
     }
 
     @Test
+    void rankTenTensorsRunOnceTheirDimsCoalesce() {
+        Kiln.manualSeed(8);
+        Tensor a = Tensor.randn(2, 1, 3, 2, 2, 1, 2, 3, 2, 2);
+        Tensor b = Tensor.randn(2, 1, 3, 2, 2, 1, 2, 3, 2, 2);
+        Tensor da = a.to(D);
+        Tensor db = b.to(D);
+        assertSame(a.add(b).exp(), da.add(db).exp());
+        assertSame(a.sum(9), da.sum(9));
+        assertSame(a.sum(0, 4), da.sum(0, 4));
+        // Broadcasting a size-1 dim and a transposed pair that still merges down to eight dims or fewer.
+        Tensor row = Tensor.randn(1, 1, 1, 1, 1, 1, 1, 1, 1, 2);
+        assertSame(a.mul(row), da.mul(row.to(D)));
+        assertSame(a.transpose(8, 9).contiguous(), da.transpose(8, 9).contiguous());
+        // Ten dims that no operand lets merge: refused with the shape and the limit, not a wrong answer.
+        Tensor t = Tensor.randn(2, 2, 2, 2, 2, 2, 2, 2, 2, 2).to(D).permute(9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> t.add(1.0).cpu());
+        assertTrue(e.getMessage().contains("at most 8"), e.getMessage());
+    }
+
+    @Test
     void badIndicesAreReportedLikeTheCpuDoes() {
         Tensor x = Tensor.zeros(new long[] {2, 3}, DType.FLOAT32, D);
         IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class,

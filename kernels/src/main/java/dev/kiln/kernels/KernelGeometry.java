@@ -25,11 +25,9 @@ public final class KernelGeometry {
     private final long[][] strides;
     private final long numel;
 
-    private KernelGeometry(long[] shape, long[][] strides) {
-        if (shape.length > MAX_DIMS) {
-            throw new IllegalArgumentException("kernel geometry: " + shape.length + " dims " + Arrays.toString(shape)
-                    + " exceed the kernels' limit of " + MAX_DIMS + " (coalesce first)");
-        }
+    private final boolean coalesced;
+
+    private KernelGeometry(long[] shape, long[][] strides, boolean coalesced) {
         if (strides.length == 0 || strides.length > MAX_OPERANDS) {
             throw new IllegalArgumentException("kernel geometry: 1 to " + MAX_OPERANDS + " operands, got " + strides.length);
         }
@@ -52,11 +50,16 @@ public final class KernelGeometry {
             this.strides[k] = strides[k].clone();
         }
         this.numel = n;
+        this.coalesced = coalesced;
     }
 
-    /** A geometry over {@code shape} with one stride array per operand (operand 0 first). */
+    /**
+     * A geometry over {@code shape} with one stride array per operand (operand 0 first). Any rank
+     * is accepted here; a kernel parameter ({@link #writeTo}) holds at most {@link #MAX_DIMS} dims,
+     * which {@link #coalesced()} often reaches from a higher rank.
+     */
     public static KernelGeometry of(long[] shape, long[]... operandStrides) {
-        return new KernelGeometry(shape, operandStrides);
+        return new KernelGeometry(shape, operandStrides, false);
     }
 
     /** Every operand contiguous (row-major) over {@code shape}. */
@@ -65,7 +68,7 @@ public final class KernelGeometry {
         for (int k = 0; k < operands; k++) {
             s[k] = contiguousStrides(shape);
         }
-        return new KernelGeometry(shape, s);
+        return new KernelGeometry(shape, s, false);
     }
 
     public static long[] contiguousStrides(long[] shape) {
@@ -109,7 +112,7 @@ public final class KernelGeometry {
             for (int k = 0; k < s.length; k++) {
                 s[k] = new long[] {0};
             }
-            return new KernelGeometry(new long[] {0}, s);
+            return new KernelGeometry(new long[] {0}, s, true);
         }
         List<long[]> dims = new ArrayList<>();  // each: size, stride per operand
         for (int d = shape.length - 1; d >= 0; d--) {
@@ -144,7 +147,7 @@ public final class KernelGeometry {
                 st[k][i] = e[1 + k];
             }
         }
-        return new KernelGeometry(sh, st);
+        return new KernelGeometry(sh, st, true);
     }
 
     /** The struct's bytes, as a kernel parameter. */
@@ -154,10 +157,23 @@ public final class KernelGeometry {
         return b.array();
     }
 
-    /** Writes the 336 bytes at the buffer's position (which it advances); the buffer must be little-endian. */
+    /**
+     * Writes the 336 bytes at the buffer's position (which it advances); the buffer must be
+     * little-endian.
+     *
+     * @throws IllegalArgumentException when the geometry has more than {@link #MAX_DIMS} dims
+     */
     public void writeTo(ByteBuffer le) {
         if (le.order() != ByteOrder.LITTLE_ENDIAN) {
             throw new IllegalArgumentException("kernel geometry: the buffer must be little-endian");
+        }
+        if (shape.length > MAX_DIMS) {
+            throw new IllegalArgumentException(coalesced
+                    ? "kernel geometry: " + this + " still has " + shape.length + " dims after dropping size-1 dims and"
+                            + " merging the dims every operand steps through as one; CUDA kernels take at most " + MAX_DIMS
+                            + " (make the operands contiguous, or fewer than " + (MAX_DIMS + 1) + " dims, first)"
+                    : "kernel geometry: " + this + " has " + shape.length + " dims; CUDA kernels take at most " + MAX_DIMS
+                            + " (this kernel indexes dims directly, so they are not merged)");
         }
         le.putInt(shape.length);
         le.putInt(0);

@@ -77,8 +77,29 @@ class KernelGeometryTest {
     }
 
     @Test
+    void moreThanEightDimsAreCoalescedBeforeTheLimitApplies() {
+        // rank 10, contiguous: one dim once coalesced, so it packs
+        long[] shape = {2, 1, 3, 2, 2, 1, 2, 3, 2, 2};
+        KernelGeometry c = KernelGeometry.contiguous(shape, 2).coalesced();
+        assertArrayEquals(new long[] {576}, c.shape());
+        assertEquals(KernelGeometry.BYTES, c.toBytes().length);
+        // ten dims that no operand lets merge: rejected when packed, with the shape and the reason
+        long[] ten = {2, 2, 2, 2, 2, 2, 2, 2, 2, 2};
+        long[] reversed = new long[10];
+        for (int d = 0; d < 10; d++) {
+            reversed[d] = 1L << d;  // a fully transposed operand
+        }
+        KernelGeometry stuck = KernelGeometry.of(ten, KernelGeometry.contiguousStrides(ten), reversed).coalesced();
+        assertEquals(10, stuck.ndim());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, stuck::toBytes);
+        assertTrue(e.getMessage().contains("still has 10 dims after") && e.getMessage().contains("at most 8"), e.getMessage());
+        IllegalArgumentException raw = assertThrows(IllegalArgumentException.class,
+                () -> KernelGeometry.contiguous(new long[9], 1).toBytes());
+        assertTrue(raw.getMessage().contains("has 9 dims"), raw.getMessage());
+    }
+
+    @Test
     void invalidGeometriesAreRejected() {
-        assertThrows(IllegalArgumentException.class, () -> KernelGeometry.contiguous(new long[9], 1));
         assertThrows(IllegalArgumentException.class,
                 () -> KernelGeometry.of(new long[] {2, 2}, new long[] {2, 1}, new long[] {1}));
         assertThrows(IllegalArgumentException.class, () -> KernelGeometry.of(new long[] {2}));
