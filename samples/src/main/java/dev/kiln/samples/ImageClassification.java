@@ -79,9 +79,11 @@ final class ImageClassification {
                         TrainingMonitor monitor) {
         Dataset<List<Tensor>> train = options.split(true);
         Dataset<List<Tensor>> test = options.split(false);
+        // As PyTorch's pin_memory=True on a GPU: batches in page-locked memory copy to the device asynchronously.
+        boolean pin = device.isCuda();
         DataLoader<List<Tensor>> trainLoader = DataLoader.builder(train).batchSize(options.batchSize).shuffle(true)
-                .numWorkers(options.workers).build();
-        DataLoader<List<Tensor>> testLoader = DataLoader.builder(test).batchSize(1000).build();
+                .numWorkers(options.workers).pinMemory(pin).build();
+        DataLoader<List<Tensor>> testLoader = DataLoader.builder(test).batchSize(1000).pinMemory(pin).build();
         CrossEntropyLoss criterion = new CrossEntropyLoss();
         model.to(device);
         double accuracy = Double.NaN;
