@@ -38,14 +38,7 @@ public class AvgPool2d extends Module {
         this.padding = b.padding;
         this.countIncludePad = b.countIncludePad;
         this.divisorOverride = b.divisorOverride;
-        Layers.positive("AvgPool2d", "kernel_size", kernelSize);
-        Layers.positive("AvgPool2d", "stride", stride);
-        int[] k = F.pair("AvgPool2d", "kernel_size", kernelSize);
-        int[] p = F.pair("AvgPool2d", "padding", padding);
-        if (p[0] < 0 || p[1] < 0 || p[0] > k[0] / 2 || p[1] > k[1] / 2) {
-            throw new IllegalArgumentException("AvgPool2d: padding " + Repr.tuple(padding)
-                    + " must be non-negative and at most half of the kernel size " + Repr.tuple(kernelSize));
-        }
+        Layers.poolingWindow("AvgPool2d", kernelSize, stride, null, padding);
         if (divisorOverride < 0) {
             throw new IllegalArgumentException("AvgPool2d: divisor_override must be positive, got " + divisorOverride);
         }
@@ -71,29 +64,13 @@ public class AvgPool2d extends Module {
                 + ", padding=" + Repr.intOrTuple(padding.length == 1, padding);
     }
 
-    /** The options of an {@link AvgPool2d}. */
-    public static final class Builder {
-        private final int[] kernel;
-        private int[] stride;
-        private int[] padding = {0};
+    /** The options of an {@link AvgPool2d}; the geometric ones take one value for both axes or two. */
+    public static final class Builder extends Window2dBuilder<Builder> {
         private boolean countIncludePad = true;
         private int divisorOverride;
 
         private Builder(int[] kernel) {
-            this.kernel = kernel;
-        }
-
-        /** Defaults to the window size. */
-        public Builder stride(int... stride) {
-            F.pair("AvgPool2d", "stride", stride);
-            this.stride = stride.clone();
-            return this;
-        }
-
-        public Builder padding(int... padding) {
-            F.pair("AvgPool2d", "padding", padding);
-            this.padding = padding.clone();
-            return this;
+            super("AvgPool2d", kernel, false, null, new int[] {0});
         }
 
         /** Whether padding zeros count in the divisor (default true). */
@@ -108,6 +85,7 @@ public class AvgPool2d extends Module {
             return this;
         }
 
+        /** The layer; throws on invalid options. */
         public AvgPool2d build() {
             return new AvgPool2d(this);
         }

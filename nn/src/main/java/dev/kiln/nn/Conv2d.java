@@ -46,51 +46,13 @@ public class Conv2d extends ConvBase {
     }
 
     /** The options of a {@link Conv2d}: stride 1, padding 0, dilation 1, groups 1 and a bias unless set. */
-    public static final class Builder {
-        private final int in;
-        private final int out;
-        private final int[] kernel;
-        private int[] stride = {1, 1};
-        private int[] padding = {0, 0};
-        private int[] dilation = {1, 1};
-        private int groups = 1;
-        private boolean bias = true;
+    public static final class Builder extends Conv2dLayerBuilder<Builder> {
 
         private Builder(int in, int out, int[] kernel) {
-            this.in = in;
-            this.out = out;
-            this.kernel = kernel;
+            super("Conv2d", in, out, kernel);
         }
 
-        /** One stride for both axes, or {@code (sH, sW)}. */
-        public Builder stride(int... stride) {
-            this.stride = Layers.pair("Conv2d", "stride", stride);
-            return this;
-        }
-
-        /** Zero padding on both sides: one value for both axes, or {@code (pH, pW)}. */
-        public Builder padding(int... padding) {
-            this.padding = Layers.pair("Conv2d", "padding", padding);
-            return this;
-        }
-
-        /** Spacing between kernel taps: one value for both axes, or {@code (dH, dW)}. */
-        public Builder dilation(int... dilation) {
-            this.dilation = Layers.pair("Conv2d", "dilation", dilation);
-            return this;
-        }
-
-        /** Splits the channels into {@code groups} independent convolutions. */
-        public Builder groups(int groups) {
-            this.groups = groups;
-            return this;
-        }
-
-        public Builder bias(boolean bias) {
-            this.bias = bias;
-            return this;
-        }
-
+        /** The layer, with PyTorch's default initialisation; throws on invalid options. */
         public Conv2d build() {
             return new Conv2d(this);
         }

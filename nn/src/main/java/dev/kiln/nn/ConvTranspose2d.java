@@ -39,55 +39,20 @@ public class ConvTranspose2d extends ConvBase {
     }
 
     /** The options of a {@link ConvTranspose2d}; each geometric option takes one value for both axes or two. */
-    public static final class Builder {
-        private final int in;
-        private final int out;
-        private final int[] kernel;
-        private int[] stride = {1, 1};
-        private int[] padding = {0, 0};
+    public static final class Builder extends Conv2dLayerBuilder<Builder> {
         private int[] outputPadding = {0, 0};
-        private int[] dilation = {1, 1};
-        private int groups = 1;
-        private boolean bias = true;
 
         private Builder(int in, int out, int[] kernel) {
-            this.in = in;
-            this.out = out;
-            this.kernel = kernel;
-        }
-
-        public Builder stride(int... stride) {
-            this.stride = Layers.pair("ConvTranspose2d", "stride", stride);
-            return this;
-        }
-
-        /** Trims {@code padding} rows and columns from each side of the output, as PyTorch's {@code padding}. */
-        public Builder padding(int... padding) {
-            this.padding = Layers.pair("ConvTranspose2d", "padding", padding);
-            return this;
+            super("ConvTranspose2d", in, out, kernel);
         }
 
         /** Extra rows and columns on one side of the output (smaller than the stride). */
         public Builder outputPadding(int... outputPadding) {
-            this.outputPadding = Layers.pair("ConvTranspose2d", "output_padding", outputPadding);
+            this.outputPadding = geometry("output_padding", outputPadding);
             return this;
         }
 
-        public Builder dilation(int... dilation) {
-            this.dilation = Layers.pair("ConvTranspose2d", "dilation", dilation);
-            return this;
-        }
-
-        public Builder groups(int groups) {
-            this.groups = groups;
-            return this;
-        }
-
-        public Builder bias(boolean bias) {
-            this.bias = bias;
-            return this;
-        }
-
+        /** The layer, with PyTorch's default initialisation; throws on invalid options. */
         public ConvTranspose2d build() {
             return new ConvTranspose2d(this);
         }

@@ -31,6 +31,25 @@ final class Layers {
         return p;
     }
 
+    /**
+     * Checks a pooling layer's window, as PyTorch does and in this order: positive
+     * {@code kernel_size} and {@code stride}, positive {@code dilation} (when not null), and a
+     * {@code padding} that is non-negative and at most half the kernel on each axis.
+     */
+    static void poolingWindow(String layer, int[] kernelSize, int[] stride, int[] dilation, int[] padding) {
+        positive(layer, "kernel_size", kernelSize);
+        positive(layer, "stride", stride);
+        if (dilation != null) {
+            positive(layer, "dilation", dilation);
+        }
+        int[] k = F.pair(layer, "kernel_size", kernelSize);
+        int[] p = F.pair(layer, "padding", padding);
+        if (p[0] < 0 || p[1] < 0 || p[0] > k[0] / 2 || p[1] > k[1] / 2) {
+            throw new IllegalArgumentException(layer + ": padding " + Repr.tuple(padding)
+                    + " must be non-negative and at most half of the kernel size " + Repr.tuple(kernelSize));
+        }
+    }
+
     static void positive(String layer, String what, int[] v) {
         for (int x : v) {
             if (x <= 0) {

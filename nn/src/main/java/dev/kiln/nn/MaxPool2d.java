@@ -37,15 +37,7 @@ public class MaxPool2d extends Module {
         this.stride = b.stride == null ? b.kernel : b.stride;
         this.padding = b.padding;
         this.dilation = b.dilation;
-        Layers.positive("MaxPool2d", "kernel_size", kernelSize);
-        Layers.positive("MaxPool2d", "stride", stride);
-        Layers.positive("MaxPool2d", "dilation", dilation);
-        int[] k = F.pair("MaxPool2d", "kernel_size", kernelSize);
-        int[] p = F.pair("MaxPool2d", "padding", padding);
-        if (p[0] < 0 || p[1] < 0 || p[0] > k[0] / 2 || p[1] > k[1] / 2) {
-            throw new IllegalArgumentException("MaxPool2d: padding " + Repr.tuple(padding)
-                    + " must be non-negative and at most half of the kernel size " + Repr.tuple(kernelSize));
-        }
+        Layers.poolingWindow("MaxPool2d", kernelSize, stride, dilation, padding);
     }
 
     /** Options for square windows. */
@@ -72,35 +64,20 @@ public class MaxPool2d extends Module {
     }
 
     /** The options of a {@link MaxPool2d}; each takes one value for both axes or two. */
-    public static final class Builder {
-        private final int[] kernel;
-        private int[] stride;
-        private int[] padding = {0};
+    public static final class Builder extends Window2dBuilder<Builder> {
         private int[] dilation = {1};
 
         private Builder(int[] kernel) {
-            this.kernel = kernel;
+            super("MaxPool2d", kernel, false, null, new int[] {0});
         }
 
-        /** Defaults to the window size. */
-        public Builder stride(int... stride) {
-            F.pair("MaxPool2d", "stride", stride);
-            this.stride = stride.clone();
-            return this;
-        }
-
-        public Builder padding(int... padding) {
-            F.pair("MaxPool2d", "padding", padding);
-            this.padding = padding.clone();
-            return this;
-        }
-
+        /** Spacing between the taps of a window: one value for both axes, or {@code (dH, dW)}; default 1. */
         public Builder dilation(int... dilation) {
-            F.pair("MaxPool2d", "dilation", dilation);
-            this.dilation = dilation.clone();
+            this.dilation = geometry("dilation", dilation);
             return this;
         }
 
+        /** The layer; throws on invalid options. */
         public MaxPool2d build() {
             return new MaxPool2d(this);
         }

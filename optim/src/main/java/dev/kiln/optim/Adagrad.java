@@ -61,9 +61,7 @@ public class Adagrad extends Optimizer {
     protected void validate(Map<String, Object> o) {
         super.validate(o);
         checkNonNegative(o, "lr_decay");
-        checkNonNegative(o, "weight_decay");
         checkNonNegative(o, "initial_accumulator_value");
-        checkNonNegative(o, "eps");
     }
 
     @Override
@@ -85,9 +83,7 @@ public class Adagrad extends Optimizer {
                 st.put("sum", p.fullLike(init));
             }
             double step = increment(st.get("step"));
-            if (weightDecay != 0) {
-                g = g.add(p, weightDecay);
-            }
+            g = withWeightDecay(g, p, weightDecay);
             double clr = lr / (1 + (step - 1) * lrDecay);
             Tensor sum = st.get("sum");
             sum.add_(g.mul(g));
@@ -99,7 +95,7 @@ public class Adagrad extends Optimizer {
     /** Builder for {@link Adagrad}. */
     public static final class Builder extends OptimizerBuilder<Builder, Adagrad> {
         Builder(Iterable<Tensor> params) {
-            super(params);
+            super(params, Adagrad::new);
         }
 
         /** Learning-rate decay per step. */
@@ -115,11 +111,6 @@ public class Adagrad extends Optimizer {
         /** Term added to the denominator. */
         public Builder eps(double eps) {
             return set("eps", eps);
-        }
-
-        @Override
-        public Adagrad build() {
-            return new Adagrad(params, options);
         }
     }
 }

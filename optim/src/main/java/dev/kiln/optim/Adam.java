@@ -3,8 +3,6 @@ package dev.kiln.optim;
 import dev.kiln.Fused;
 import dev.kiln.Tensor;
 
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -33,12 +31,9 @@ import java.util.Map;
  */
 public class Adam extends Optimizer {
 
+    /** The options of Adam's step (also AdamW's and AdamZ's), in PyTorch's order. */
     static Map<String, Object> adamDefaults(double lr, double weightDecay) {
-        Map<String, Object> d = new LinkedHashMap<>();
-        d.put("lr", lr);
-        d.put("betas", List.of(0.9, 0.999));
-        d.put("eps", 1e-8);
-        d.put("weight_decay", weightDecay);
+        Map<String, Object> d = MomentOptions.defaults(lr, weightDecay);
         d.put("amsgrad", false);
         d.put("maximize", false);
         return d;
@@ -66,30 +61,19 @@ public class Adam extends Optimizer {
     }
 
     @Override
-    protected void validate(Map<String, Object> o) {
-        super.validate(o);
-        checkNonNegative(o, "eps");
-        checkNonNegative(o, "weight_decay");
-        checkBetas(o);
-    }
-
-    @Override
     protected void update(ParamGroup group) {
         update(this, group, false);
     }
 
     /** The Adam step shared with AdamW ({@code decoupled}: weight decay scales p instead of adding to g). */
     static void update(Optimizer opt, ParamGroup group, boolean decoupled) {
-        double lr = group.lr();
-        double[] betas = group.getDoubles("betas");
-        double beta1 = betas[0];
-        double beta2 = betas[1];
-        double eps = group.getDouble("eps");
-        double weightDecay = group.getDouble("weight_decay");
+        MomentOptions o = MomentOptions.of(group);
+        double lr = o.lr();
+        double beta1 = o.beta1();
+        double beta2 = o.beta2();
         boolean amsgrad = group.getBoolean("amsgrad");
-        boolean maximize = group.getBoolean("maximize");
         for (Tensor p : group.params()) {
-            Tensor g = gradOf(p, maximize);
+            Tensor g = gradOf(p, o.maximize());
             if (g == null) {
                 continue;
             }
@@ -105,14 +89,14 @@ public class Adam extends Optimizer {
             double step = increment(st.get("step"));
             if (!amsgrad) {
                 // One pass over parameter, gradient and moments, no temporaries; the same arithmetic as below.
-                Fused.adamStep(p, p.grad(), st.get("exp_avg"), st.get("exp_avg_sq"), lr, beta1, beta2, eps, weightDecay, step,
-                        decoupled, maximize);
+                Fused.adamStep(p, p.grad(), st.get("exp_avg"), st.get("exp_avg_sq"), lr, beta1, beta2, o.eps(), o.weightDecay(),
+                        step, decoupled, o.maximize());
                 continue;
             }
             if (decoupled) {
-                p.mul_(1 - lr * weightDecay);
-            } else if (weightDecay != 0) {
-                g = g.add(p, weightDecay);
+                p.mul_(1 - lr * o.weightDecay());
+            } else {
+                g = o.withWeightDecay(g, p);
             }
             Tensor m = st.get("exp_avg");
             Tensor v = st.get("exp_avg_sq");
@@ -126,35 +110,15 @@ public class Adam extends Optimizer {
                 vmax.copy_(vmax.maximum(v));
                 second = vmax;
             }
-            Tensor denom = second.sqrt().div(bias2Sqrt).add_(eps);
+            Tensor denom = second.sqrt().div(bias2Sqrt).add_(o.eps());
             p.add_(m.div(denom), -lr / bias1);
         }
     }
 
     /** Builder for {@link Adam}. */
-    public static final class Builder extends OptimizerBuilder<Builder, Adam> {
+    public static final class Builder extends AmsgradBuilder<Builder, Adam> {
         Builder(Iterable<Tensor> params) {
-            super(params);
-        }
-
-        /** Decay rates of the first and second moment averages. */
-        public Builder betas(double beta1, double beta2) {
-            return set("betas", List.of(beta1, beta2));
-        }
-
-        /** Term added to the denominator. */
-        public Builder eps(double eps) {
-            return set("eps", eps);
-        }
-
-        /** The AMSGrad variant: divide by the running maximum of the second moment. */
-        public Builder amsgrad(boolean amsgrad) {
-            return set("amsgrad", amsgrad);
-        }
-
-        @Override
-        public Adam build() {
-            return new Adam(params, options);
+            super(params, Adam::new);
         }
     }
 }

@@ -2,7 +2,6 @@ package dev.kiln.optim;
 
 import dev.kiln.Tensor;
 
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -45,42 +44,14 @@ public class AdamW extends Optimizer {
     }
 
     @Override
-    protected void validate(Map<String, Object> o) {
-        super.validate(o);
-        checkNonNegative(o, "eps");
-        checkNonNegative(o, "weight_decay");
-        checkBetas(o);
-    }
-
-    @Override
     protected void update(ParamGroup group) {
         Adam.update(this, group, true);
     }
 
     /** Builder for {@link AdamW}. */
-    public static final class Builder extends OptimizerBuilder<Builder, AdamW> {
+    public static final class Builder extends AmsgradBuilder<Builder, AdamW> {
         Builder(Iterable<Tensor> params) {
-            super(params);
-        }
-
-        /** Decay rates of the first and second moment averages. */
-        public Builder betas(double beta1, double beta2) {
-            return set("betas", List.of(beta1, beta2));
-        }
-
-        /** Term added to the denominator. */
-        public Builder eps(double eps) {
-            return set("eps", eps);
-        }
-
-        /** The AMSGrad variant. */
-        public Builder amsgrad(boolean amsgrad) {
-            return set("amsgrad", amsgrad);
-        }
-
-        @Override
-        public AdamW build() {
-            return new AdamW(params, options);
+            super(params, AdamW::new);
         }
     }
 }

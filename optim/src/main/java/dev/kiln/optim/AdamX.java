@@ -88,9 +88,6 @@ public class AdamX extends Optimizer {
     @Override
     protected void validate(Map<String, Object> o) {
         super.validate(o);
-        checkNonNegative(o, "eps");
-        checkNonNegative(o, "weight_decay");
-        checkBetas(o);
         double lambda = Options.toDouble(o.get("beta1_decay"));
         if (!(lambda > 0 && lambda <= 1)) {
             throw new IllegalArgumentException("AdamX: invalid beta1_decay (lambda) " + lambda + " (must be in (0, 1])");
@@ -99,17 +96,13 @@ public class AdamX extends Optimizer {
 
     @Override
     protected void update(ParamGroup group) {
-        double lr = group.lr();
-        double[] betas = group.getDoubles("betas");
-        double beta1 = betas[0];
-        double beta2 = betas[1];
+        MomentOptions o = MomentOptions.of(group);
+        double beta1 = o.beta1();
+        double beta2 = o.beta2();
         double lambda = group.getDouble("beta1_decay");
         boolean sqrtDecay = group.getBoolean("sqrt_decay");
-        double eps = group.getDouble("eps");
-        double weightDecay = group.getDouble("weight_decay");
-        boolean maximize = group.getBoolean("maximize");
         for (Tensor p : group.params()) {
-            Tensor g = gradOf(p, maximize);
+            Tensor g = gradOf(p, o.maximize());
             if (g == null) {
                 continue;
             }
@@ -121,9 +114,7 @@ public class AdamX extends Optimizer {
                 st.put("max_exp_avg_sq", p.zerosLike());
             }
             double t = increment(st.get("step"));
-            if (weightDecay != 0) {
-                g = g.add(p, weightDecay);
-            }
+            g = o.withWeightDecay(g, p);
             double beta1t = beta1 * Math.pow(lambda, t - 1);
             Tensor m = st.get("exp_avg");
             Tensor v = st.get("exp_avg_sq");
@@ -139,20 +130,15 @@ public class AdamX extends Optimizer {
                 vhat.mul_(ratio * ratio);
                 vhat.copy_(vhat.maximum(v));
             }
-            double alphaT = sqrtDecay ? lr / Math.sqrt(t) : lr;
-            p.add_(m.div(vhat.sqrt().add_(eps)), -alphaT);
+            double alphaT = sqrtDecay ? o.lr() / Math.sqrt(t) : o.lr();
+            p.add_(m.div(vhat.sqrt().add_(o.eps())), -alphaT);
         }
     }
 
     /** Builder for {@link AdamX}. */
-    public static final class Builder extends OptimizerBuilder<Builder, AdamX> {
+    public static final class Builder extends MomentsBuilder<Builder, AdamX> {
         Builder(Iterable<Tensor> params) {
-            super(params);
-        }
-
-        /** beta_1 (the first-moment weight at step 1) and beta_2. */
-        public Builder betas(double beta1, double beta2) {
-            return set("betas", List.of(beta1, beta2));
+            super(params, AdamX::new);
         }
 
         /** lambda in beta_{1,t} = beta_1 lambda^(t-1), in (0, 1]. */
@@ -163,16 +149,6 @@ public class AdamX extends Optimizer {
         /** Whether the step size is alpha / sqrt(t) (the paper's alpha_t) or a constant alpha. */
         public Builder sqrtDecay(boolean sqrtDecay) {
             return set("sqrt_decay", sqrtDecay);
-        }
-
-        /** Term added to sqrt(vhat). */
-        public Builder eps(double eps) {
-            return set("eps", eps);
-        }
-
-        @Override
-        public AdamX build() {
-            return new AdamX(params, options);
         }
     }
 }

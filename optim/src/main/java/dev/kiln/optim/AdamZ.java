@@ -97,9 +97,6 @@ public class AdamZ extends Optimizer {
     @Override
     protected void validate(Map<String, Object> o) {
         super.validate(o);
-        checkNonNegative(o, "eps");
-        checkNonNegative(o, "weight_decay");
-        checkBetas(o);
         double over = Options.toDouble(o.get("overshoot_factor"));
         if (!(over > 0 && over < 1)) {
             throw new IllegalArgumentException("AdamZ: invalid overshoot_factor " + over + " (must be in (0, 1))");
@@ -218,24 +215,9 @@ public class AdamZ extends Optimizer {
     }
 
     /** Builder for {@link AdamZ}. */
-    public static final class Builder extends OptimizerBuilder<Builder, AdamZ> {
+    public static final class Builder extends AmsgradBuilder<Builder, AdamZ> {
         Builder(Iterable<Tensor> params) {
-            super(params);
-        }
-
-        /** Decay rates of the first and second moment averages. */
-        public Builder betas(double beta1, double beta2) {
-            return set("betas", List.of(beta1, beta2));
-        }
-
-        /** Term added to the denominator. */
-        public Builder eps(double eps) {
-            return set("eps", eps);
-        }
-
-        /** The AMSGrad variant of the Adam step. */
-        public Builder amsgrad(boolean amsgrad) {
-            return set("amsgrad", amsgrad);
+            super(params, AdamZ::new);
         }
 
         /** gamma_over: the factor, in (0, 1), applied to the rate on overshooting. */
@@ -271,11 +253,6 @@ public class AdamZ extends Optimizer {
         /** alpha_max: the largest rate. */
         public Builder maxLr(double maxLr) {
             return set("max_lr", maxLr);
-        }
-
-        @Override
-        public AdamZ build() {
-            return new AdamZ(params, options);
         }
     }
 }

@@ -2,8 +2,6 @@ package dev.kiln.optim;
 
 import dev.kiln.Tensor;
 
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -28,11 +26,7 @@ import java.util.Map;
 public class Adamax extends Optimizer {
 
     private static Map<String, Object> defaultOptions() {
-        Map<String, Object> d = new LinkedHashMap<>();
-        d.put("lr", 2e-3);
-        d.put("betas", List.of(0.9, 0.999));
-        d.put("eps", 1e-8);
-        d.put("weight_decay", 0.0);
+        Map<String, Object> d = MomentOptions.defaults(2e-3, 0.0);
         d.put("maximize", false);
         return d;
     }
@@ -58,24 +52,10 @@ public class Adamax extends Optimizer {
     }
 
     @Override
-    protected void validate(Map<String, Object> o) {
-        super.validate(o);
-        checkNonNegative(o, "eps");
-        checkNonNegative(o, "weight_decay");
-        checkBetas(o);
-    }
-
-    @Override
     protected void update(ParamGroup group) {
-        double lr = group.lr();
-        double[] betas = group.getDoubles("betas");
-        double beta1 = betas[0];
-        double beta2 = betas[1];
-        double eps = group.getDouble("eps");
-        double weightDecay = group.getDouble("weight_decay");
-        boolean maximize = group.getBoolean("maximize");
+        MomentOptions o = MomentOptions.of(group);
         for (Tensor p : group.params()) {
-            Tensor g = gradOf(p, maximize);
+            Tensor g = gradOf(p, o.maximize());
             if (g == null) {
                 continue;
             }
@@ -86,38 +66,21 @@ public class Adamax extends Optimizer {
                 st.put("exp_inf", p.zerosLike());
             }
             double step = increment(st.get("step"));
-            if (weightDecay != 0) {
-                g = g.add(p, weightDecay);
-            }
+            g = o.withWeightDecay(g, p);
             Tensor m = st.get("exp_avg");
             Tensor u = st.get("exp_inf");
-            m.mul_(beta1).add_(g, 1 - beta1);
-            u.mul_(beta2);
-            u.copy_(u.maximum(g.abs().add(eps)));
-            double clr = lr / (1 - Math.pow(beta1, step));
+            m.mul_(o.beta1()).add_(g, 1 - o.beta1());
+            u.mul_(o.beta2());
+            u.copy_(u.maximum(g.abs().add(o.eps())));
+            double clr = o.lr() / (1 - Math.pow(o.beta1(), step));
             p.add_(m.div(u), -clr);
         }
     }
 
     /** Builder for {@link Adamax}. */
-    public static final class Builder extends OptimizerBuilder<Builder, Adamax> {
+    public static final class Builder extends MomentsBuilder<Builder, Adamax> {
         Builder(Iterable<Tensor> params) {
-            super(params);
-        }
-
-        /** Decay rates of the first moment and of the infinity norm. */
-        public Builder betas(double beta1, double beta2) {
-            return set("betas", List.of(beta1, beta2));
-        }
-
-        /** Term added to |g| inside the running maximum. */
-        public Builder eps(double eps) {
-            return set("eps", eps);
-        }
-
-        @Override
-        public Adamax build() {
-            return new Adamax(params, options);
+            super(params, Adamax::new);
         }
     }
 }

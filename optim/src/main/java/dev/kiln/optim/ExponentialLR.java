@@ -1,6 +1,5 @@
 package dev.kiln.optim;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -25,11 +24,7 @@ public class ExponentialLR extends LRScheduler {
 
     @Override
     protected List<Double> closedFormLr() {
-        List<Double> out = new ArrayList<>();
-        for (double b : baseLrs) {
-            out.add(b * Math.pow(gamma, lastEpoch));
-        }
-        return out;
+        return fromBaseLrs(b -> b * Math.pow(gamma, lastEpoch));
     }
 
     @Override

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.DoubleUnaryOperator;
 
 /**
  * The base of the learning-rate schedulers, the counterpart of PyTorch 1.13's
@@ -133,15 +134,12 @@ public abstract class LRScheduler {
         m.put("last_epoch", (long) lastEpoch);
         m.put("_step_count", (long) stepCount);
         m.put("_last_lr", lastLr == null ? null : new ArrayList<>(lastLr));
-        @SuppressWarnings("unchecked")
-        Map<String, Object> safe = (Map<String, Object>) Options.toJsonValue(m);
-        return safe;
+        return Options.toJsonMap(m);
     }
 
     /** Restores a {@link #stateDict()}; the optimizer's rates are not changed (load its state too). */
-    @SuppressWarnings("unchecked")
     public void loadStateDict(Map<String, Object> state) {
-        Map<String, Object> m = (Map<String, Object>) Options.fromJsonValue(state);
+        Map<String, Object> m = Options.fromJsonMap(state);
         loadState(m);
         baseLrs = doubles(m.get("base_lrs"));
         lastEpoch = (int) Options.toDouble(m.get("last_epoch"));
@@ -165,6 +163,18 @@ public abstract class LRScheduler {
         List<Double> out = new ArrayList<>();
         for (Object x : l) {
             out.add(Options.toDouble(x));
+        }
+        return out;
+    }
+
+    /**
+     * A closed form evaluated for every group: {@code rate.applyAsDouble(base)} for each of
+     * {@link #baseLrs}, in group order (what {@link #closedFormLr()} returns).
+     */
+    protected final List<Double> fromBaseLrs(DoubleUnaryOperator rate) {
+        List<Double> out = new ArrayList<>();
+        for (double base : baseLrs) {
+            out.add(rate.applyAsDouble(base));
         }
         return out;
     }

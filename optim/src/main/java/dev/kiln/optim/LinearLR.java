@@ -1,6 +1,5 @@
 package dev.kiln.optim;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -53,11 +52,7 @@ public class LinearLR extends LRScheduler {
 
     @Override
     protected List<Double> closedFormLr() {
-        List<Double> out = new ArrayList<>();
-        for (double b : baseLrs) {
-            out.add(b * (startFactor + (endFactor - startFactor) * Math.min(totalIters, lastEpoch) / totalIters));
-        }
-        return out;
+        return fromBaseLrs(b -> b * (startFactor + (endFactor - startFactor) * Math.min(totalIters, lastEpoch) / totalIters));
     }
 
     @Override

@@ -44,11 +44,8 @@ public class MultiStepLR extends LRScheduler {
         for (Map.Entry<Integer, Integer> e : milestones.headMap(lastEpoch, true).entrySet()) {
             passed += e.getValue();
         }
-        List<Double> out = new ArrayList<>();
-        for (double b : baseLrs) {
-            out.add(b * Math.pow(gamma, passed));
-        }
-        return out;
+        double factor = Math.pow(gamma, passed);
+        return fromBaseLrs(b -> b * factor);
     }
 
     /** The milestones, repeated ones repeated, ascending. */

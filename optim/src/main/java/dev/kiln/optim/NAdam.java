@@ -2,8 +2,6 @@ package dev.kiln.optim;
 
 import dev.kiln.Tensor;
 
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -34,11 +32,7 @@ import java.util.Set;
 public class NAdam extends Optimizer {
 
     private static Map<String, Object> defaultOptions() {
-        Map<String, Object> d = new LinkedHashMap<>();
-        d.put("lr", 2e-3);
-        d.put("betas", List.of(0.9, 0.999));
-        d.put("eps", 1e-8);
-        d.put("weight_decay", 0.0);
+        Map<String, Object> d = MomentOptions.defaults(2e-3, 0.0);
         d.put("momentum_decay", 4e-3);
         d.put("maximize", false);
         return d;
@@ -67,10 +61,7 @@ public class NAdam extends Optimizer {
     @Override
     protected void validate(Map<String, Object> o) {
         super.validate(o);
-        checkNonNegative(o, "eps");
-        checkNonNegative(o, "weight_decay");
         checkNonNegative(o, "momentum_decay");
-        checkBetas(o);
     }
 
     @Override
@@ -80,16 +71,13 @@ public class NAdam extends Optimizer {
 
     @Override
     protected void update(ParamGroup group) {
-        double lr = group.lr();
-        double[] betas = group.getDoubles("betas");
-        double beta1 = betas[0];
-        double beta2 = betas[1];
-        double eps = group.getDouble("eps");
-        double weightDecay = group.getDouble("weight_decay");
+        MomentOptions o = MomentOptions.of(group);
+        double lr = o.lr();
+        double beta1 = o.beta1();
+        double beta2 = o.beta2();
         double momentumDecay = group.getDouble("momentum_decay");
-        boolean maximize = group.getBoolean("maximize");
         for (Tensor p : group.params()) {
-            Tensor g = gradOf(p, maximize);
+            Tensor g = gradOf(p, o.maximize());
             if (g == null) {
                 continue;
             }
@@ -102,9 +90,7 @@ public class NAdam extends Optimizer {
             }
             double step = increment(st.get("step"));
             double bias2 = 1 - Math.pow(beta2, step);
-            if (weightDecay != 0) {
-                g = g.add(p, weightDecay);
-            }
+            g = o.withWeightDecay(g, p);
             double mu = beta1 * (1 - 0.5 * Math.pow(0.96, step * momentumDecay));
             double muNext = beta1 * (1 - 0.5 * Math.pow(0.96, (step + 1) * momentumDecay));
             // PyTorch keeps mu_product in a float32 tensor and multiplies by the float32-rounded mu,
@@ -119,36 +105,21 @@ public class NAdam extends Optimizer {
             Tensor v = st.get("exp_avg_sq");
             m.mul_(beta1).add_(g, 1 - beta1);
             v.mul_(beta2).add_(g.mul(g), 1 - beta2);
-            Tensor denom = v.div(bias2).sqrt().add_(eps);
+            Tensor denom = v.div(bias2).sqrt().add_(o.eps());
             p.add_(g.div(denom), -lr * (1 - mu) / (1 - (double) muProduct));
             p.add_(m.div(denom), -lr * muNext / (1 - (double) muProductNext));
         }
     }
 
     /** Builder for {@link NAdam}. */
-    public static final class Builder extends OptimizerBuilder<Builder, NAdam> {
+    public static final class Builder extends MomentsBuilder<Builder, NAdam> {
         Builder(Iterable<Tensor> params) {
-            super(params);
-        }
-
-        /** Decay rates of the first and second moment averages. */
-        public Builder betas(double beta1, double beta2) {
-            return set("betas", List.of(beta1, beta2));
-        }
-
-        /** Term added to the denominator. */
-        public Builder eps(double eps) {
-            return set("eps", eps);
+            super(params, NAdam::new);
         }
 
         /** The momentum schedule's decay ({@code psi} in Dozat's paper). */
         public Builder momentumDecay(double momentumDecay) {
             return set("momentum_decay", momentumDecay);
-        }
-
-        @Override
-        public NAdam build() {
-            return new NAdam(params, options);
         }
     }
 }

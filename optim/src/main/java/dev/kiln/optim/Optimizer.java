@@ -112,8 +112,11 @@ public abstract class Optimizer {
     }
 
     /**
-     * Checks a group's options (lr non-negative, betas in [0, 1), ...); throws
-     * {@link IllegalArgumentException} naming the option. Subclasses add their own checks.
+     * Checks a group's options; throws {@link IllegalArgumentException} naming the option. This
+     * base checks the options that mean the same in every optimizer: {@code lr} is required and
+     * non-negative and, where the optimizer has them, {@code weight_decay} and {@code eps} are
+     * non-negative and {@code betas} are two values in [0, 1). Subclasses add the checks of their
+     * own options.
      */
     protected void validate(Map<String, Object> options) {
         Object lr = options.get("lr");
@@ -121,6 +124,11 @@ public abstract class Optimizer {
             throw new IllegalArgumentException(name + ": a learning rate is required (lr)");
         }
         checkNonNegative(options, "lr");
+        checkNonNegative(options, "eps");
+        checkNonNegative(options, "weight_decay");
+        if (options.containsKey("betas")) {
+            checkBetas(options);
+        }
     }
 
     /** Throws unless the numeric option {@code key} is {@code >= 0}. */
@@ -231,6 +239,14 @@ public abstract class Optimizer {
             return null;
         }
         return maximize ? g.neg() : g;
+    }
+
+    /**
+     * {@code g + weightDecay * p}, PyTorch's L2 penalty added to the gradient, or {@code g}
+     * itself (no new tensor) when {@code weightDecay} is 0.
+     */
+    protected static Tensor withWeightDecay(Tensor g, Tensor p, double weightDecay) {
+        return weightDecay != 0 ? g.add(p, weightDecay) : g;
     }
 
     /**

@@ -100,6 +100,18 @@ final class Options {
         return v;
     }
 
+    /** {@link #toJsonValue} of a state map, typed: what a scheduler's {@code stateDict()} returns. */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> toJsonMap(Map<String, Object> state) {
+        return (Map<String, Object>) toJsonValue(state);
+    }
+
+    /** {@link #fromJsonValue} of a saved state map, typed: what a scheduler's {@code loadStateDict} reads. */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> fromJsonMap(Map<String, Object> state) {
+        return (Map<String, Object>) fromJsonValue(state);
+    }
+
     /** Undoes {@link #toJsonValue}. */
     static Object fromJsonValue(Object v) {
         if (v instanceof String s) {

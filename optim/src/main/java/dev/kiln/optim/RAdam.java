@@ -2,8 +2,6 @@ package dev.kiln.optim;
 
 import dev.kiln.Tensor;
 
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -30,11 +28,7 @@ import java.util.Map;
 public class RAdam extends Optimizer {
 
     private static Map<String, Object> defaultOptions() {
-        Map<String, Object> d = new LinkedHashMap<>();
-        d.put("lr", 1e-3);
-        d.put("betas", List.of(0.9, 0.999));
-        d.put("eps", 1e-8);
-        d.put("weight_decay", 0.0);
+        Map<String, Object> d = MomentOptions.defaults(1e-3, 0.0);
         d.put("maximize", false);
         return d;
     }
@@ -60,24 +54,12 @@ public class RAdam extends Optimizer {
     }
 
     @Override
-    protected void validate(Map<String, Object> o) {
-        super.validate(o);
-        checkNonNegative(o, "eps");
-        checkNonNegative(o, "weight_decay");
-        checkBetas(o);
-    }
-
-    @Override
     protected void update(ParamGroup group) {
-        double lr = group.lr();
-        double[] betas = group.getDoubles("betas");
-        double beta1 = betas[0];
-        double beta2 = betas[1];
-        double eps = group.getDouble("eps");
-        double weightDecay = group.getDouble("weight_decay");
-        boolean maximize = group.getBoolean("maximize");
+        MomentOptions o = MomentOptions.of(group);
+        double beta1 = o.beta1();
+        double beta2 = o.beta2();
         for (Tensor p : group.params()) {
-            Tensor g = gradOf(p, maximize);
+            Tensor g = gradOf(p, o.maximize());
             if (g == null) {
                 continue;
             }
@@ -90,9 +72,7 @@ public class RAdam extends Optimizer {
             double step = increment(st.get("step"));
             double bias1 = 1 - Math.pow(beta1, step);
             double bias2 = 1 - Math.pow(beta2, step);
-            if (weightDecay != 0) {
-                g = g.add(p, weightDecay);
-            }
+            g = o.withWeightDecay(g, p);
             Tensor m = st.get("exp_avg");
             Tensor v = st.get("exp_avg_sq");
             m.mul_(beta1).add_(g, 1 - beta1);
@@ -102,33 +82,18 @@ public class RAdam extends Optimizer {
             double rhoT = rhoInf - 2 * step * Math.pow(beta2, step) / bias2;
             if (rhoT > 5) {
                 double rect = Math.sqrt((rhoT - 4) * (rhoT - 2) * rhoInf / ((rhoInf - 4) * (rhoInf - 2) * rhoT));
-                Tensor adaptive = Tensor.scalar(Math.sqrt(bias2), p.dtype(), p.device()).div(v.sqrt().add_(eps));
-                p.add_(mHat.mul(lr).mul(adaptive).mul(rect), -1.0);
+                Tensor adaptive = Tensor.scalar(Math.sqrt(bias2), p.dtype(), p.device()).div(v.sqrt().add_(o.eps()));
+                p.add_(mHat.mul(o.lr()).mul(adaptive).mul(rect), -1.0);
             } else {
-                p.add_(mHat.mul(lr), -1.0);
+                p.add_(mHat.mul(o.lr()), -1.0);
             }
         }
     }
 
     /** Builder for {@link RAdam}. */
-    public static final class Builder extends OptimizerBuilder<Builder, RAdam> {
+    public static final class Builder extends MomentsBuilder<Builder, RAdam> {
         Builder(Iterable<Tensor> params) {
-            super(params);
-        }
-
-        /** Decay rates of the first and second moment averages. */
-        public Builder betas(double beta1, double beta2) {
-            return set("betas", List.of(beta1, beta2));
-        }
-
-        /** Term added to the denominator. */
-        public Builder eps(double eps) {
-            return set("eps", eps);
-        }
-
-        @Override
-        public RAdam build() {
-            return new RAdam(params, options);
+            super(params, RAdam::new);
         }
     }
 }

@@ -65,8 +65,6 @@ public class RMSprop extends Optimizer {
     @Override
     protected void validate(Map<String, Object> o) {
         super.validate(o);
-        checkNonNegative(o, "eps");
-        checkNonNegative(o, "weight_decay");
         checkNonNegative(o, "momentum");
         checkNonNegative(o, "alpha");
     }
@@ -97,9 +95,7 @@ public class RMSprop extends Optimizer {
                 }
             }
             increment(st.get("step"));
-            if (weightDecay != 0) {
-                g = g.add(p, weightDecay);
-            }
+            g = withWeightDecay(g, p, weightDecay);
             Tensor sq = st.get("square_avg");
             sq.mul_(alpha).add_(g.mul(g), 1 - alpha);
             Tensor avg;
@@ -124,7 +120,7 @@ public class RMSprop extends Optimizer {
     /** Builder for {@link RMSprop}. */
     public static final class Builder extends OptimizerBuilder<Builder, RMSprop> {
         Builder(Iterable<Tensor> params) {
-            super(params);
+            super(params, RMSprop::new);
         }
 
         /** Smoothing constant of the squared-gradient average. */
@@ -145,11 +141,6 @@ public class RMSprop extends Optimizer {
         /** Normalize by an estimate of the gradient's variance instead of its second moment. */
         public Builder centered(boolean centered) {
             return set("centered", centered);
-        }
-
-        @Override
-        public RMSprop build() {
-            return new RMSprop(params, options);
         }
     }
 }

@@ -154,15 +154,12 @@ public class ReduceLROnPlateau {
         m.put("eps", eps);
         m.put("last_epoch", (long) lastEpoch);
         m.put("_last_lr", lastLr == null ? null : new ArrayList<>(lastLr));
-        @SuppressWarnings("unchecked")
-        Map<String, Object> safe = (Map<String, Object>) Options.toJsonValue(m);
-        return safe;
+        return Options.toJsonMap(m);
     }
 
     /** Restores a {@link #stateDict()}. */
-    @SuppressWarnings("unchecked")
     public void loadStateDict(Map<String, Object> state) {
-        Map<String, Object> m = (Map<String, Object>) Options.fromJsonValue(state);
+        Map<String, Object> m = Options.fromJsonMap(state);
         factor = Options.toDouble(m.get("factor"));
         minLrs = LRScheduler.doubles(m.get("min_lrs"));
         patience = (int) Options.toDouble(m.get("patience"));

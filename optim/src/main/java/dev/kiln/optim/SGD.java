@@ -57,7 +57,6 @@ public class SGD extends Optimizer {
     protected void validate(Map<String, Object> o) {
         super.validate(o);
         checkNonNegative(o, "momentum");
-        checkNonNegative(o, "weight_decay");
         if (Boolean.TRUE.equals(o.get("nesterov"))
                 && (Options.toDouble(o.get("momentum")) <= 0 || Options.toDouble(o.get("dampening")) != 0)) {
             throw new IllegalArgumentException("SGD: Nesterov momentum requires a momentum and zero dampening");
@@ -77,9 +76,7 @@ public class SGD extends Optimizer {
             if (d == null) {
                 continue;
             }
-            if (weightDecay != 0) {
-                d = d.add(p, weightDecay);
-            }
+            d = withWeightDecay(d, p, weightDecay);
             if (momentum != 0) {
                 Map<String, Tensor> st = state(p);
                 Tensor buf = st.get("momentum_buffer");
@@ -99,7 +96,7 @@ public class SGD extends Optimizer {
     /** Builder for {@link SGD}. */
     public static final class Builder extends OptimizerBuilder<Builder, SGD> {
         Builder(Iterable<Tensor> params) {
-            super(params);
+            super(params, SGD::new);
         }
 
         /** Momentum factor. */
@@ -115,11 +112,6 @@ public class SGD extends Optimizer {
         /** Nesterov momentum. */
         public Builder nesterov(boolean nesterov) {
             return set("nesterov", nesterov);
-        }
-
-        @Override
-        public SGD build() {
-            return new SGD(params, options);
         }
     }
 }

@@ -1,6 +1,5 @@
 package dev.kiln.optim;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -39,11 +38,7 @@ public class StepLR extends LRScheduler {
 
     @Override
     protected List<Double> closedFormLr() {
-        List<Double> out = new ArrayList<>();
-        for (double b : baseLrs) {
-            out.add(b * Math.pow(gamma, Math.floorDiv(lastEpoch, stepSize)));
-        }
-        return out;
+        return fromBaseLrs(b -> b * Math.pow(gamma, Math.floorDiv(lastEpoch, stepSize)));
     }
 
     @Override
