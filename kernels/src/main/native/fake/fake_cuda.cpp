@@ -10,8 +10,13 @@
 //   KILN_FAKE_CUDA_DEVICES         number of devices (default 1)
 //   KILN_FAKE_CUDA_MEMORY          bytes of memory per device (default 8 GiB)
 //   KILN_FAKE_CUDA_QUIET           set to 1 to silence the diagnostics on stderr
+//   KILN_FAKE_CUDA_EVENT_LAG       events report CUDA_ERROR_NOT_READY to this many cuEventQuery calls
+//                                  after they are recorded, unless a synchronising call (stream,
+//                                  context or event synchronize) came since (default 0: at once),
+//                                  as a GPU's events do while the stream is still busy
 #include <dlfcn.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
@@ -48,6 +53,7 @@ enum : CUresult {
   CUDA_ERROR_FILE_NOT_FOUND = 301,
   CUDA_ERROR_INVALID_HANDLE = 400,
   CUDA_ERROR_NOT_FOUND = 500,
+  CUDA_ERROR_NOT_READY = 600,
   CUDA_ERROR_ILLEGAL_ADDRESS = 700,
   CUDA_ERROR_LAUNCH_FAILED = 719,
   CUDA_ERROR_NOT_SUPPORTED = 801,
@@ -89,6 +95,8 @@ struct Stream {
 struct Event {
   std::chrono::steady_clock::time_point at;
   bool recorded = false;
+  long long lag = 0;                  // cuEventQuery calls still to answer NOT_READY
+  unsigned long long sync_epoch = 0;  // g_sync_epoch when recorded
 };
 
 struct Config {
@@ -97,6 +105,7 @@ struct Config {
   int devices = 1;
   unsigned long long memory = 8ull << 30;
   bool quiet = false;
+  long long event_lag = 0;
 };
 
 std::mutex g_mu;
@@ -104,6 +113,7 @@ bool g_initialized = false;
 Config g_config;
 std::vector<Device> g_devices;
 unsigned long long g_next_ctx_id = 1;
+std::atomic<unsigned long long> g_sync_epoch{0};  // bumped by every synchronising call
 thread_local std::vector<Ctx*> tls_stack;
 
 void diag(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -380,6 +390,7 @@ EXPORT CUresult cuInit(unsigned int flags) {
   g_config.devices = static_cast<int>(env_ll("KILN_FAKE_CUDA_DEVICES", 1));
   g_config.memory = static_cast<unsigned long long>(env_ll("KILN_FAKE_CUDA_MEMORY", 8ll << 30));
   g_config.quiet = env_ll("KILN_FAKE_CUDA_QUIET", 0) != 0;
+  g_config.event_lag = env_ll("KILN_FAKE_CUDA_EVENT_LAG", 0);
   if (g_config.devices <= 0) return CUDA_ERROR_NO_DEVICE;
   g_devices.resize(static_cast<size_t>(g_config.devices));
   for (Device& d : g_devices) d.emu = kiln_emu_device_create(g_config.memory);
@@ -583,6 +594,7 @@ EXPORT CUresult cuCtxGetDevice(CUdevice* dev) {
 
 EXPORT CUresult cuCtxSynchronize(void) {
   REQUIRE_CTX();
+  g_sync_epoch++;
   return CUDA_SUCCESS;  // every call completes before it returns
 }
 
@@ -1000,6 +1012,7 @@ EXPORT CUresult cuStreamDestroy_v2(Stream* s) {
 
 EXPORT CUresult cuStreamSynchronize(Stream*) {
   REQUIRE_CTX();
+  g_sync_epoch++;
   return CUDA_SUCCESS;
 }
 
@@ -1055,6 +1068,8 @@ EXPORT CUresult cuEventRecord(Event* e, Stream*) {
   if (!e) return CUDA_ERROR_INVALID_HANDLE;
   e->at = std::chrono::steady_clock::now();
   e->recorded = true;
+  e->lag = g_config.event_lag;
+  e->sync_epoch = g_sync_epoch;
   return CUDA_SUCCESS;
 }
 
@@ -1062,12 +1077,20 @@ EXPORT CUresult cuEventRecordWithFlags(Event* e, Stream* s, unsigned int) { retu
 
 EXPORT CUresult cuEventSynchronize(Event* e) {
   REQUIRE_CTX();
-  return e ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+  if (!e) return CUDA_ERROR_INVALID_HANDLE;
+  e->lag = 0;
+  return CUDA_SUCCESS;
 }
 
+// The work itself is done when queued; KILN_FAKE_CUDA_EVENT_LAG only makes the events say otherwise.
 EXPORT CUresult cuEventQuery(Event* e) {
   REQUIRE_CTX();
-  return e ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+  if (!e) return CUDA_ERROR_INVALID_HANDLE;
+  if (e->lag > 0 && e->sync_epoch == g_sync_epoch) {
+    e->lag--;
+    return CUDA_ERROR_NOT_READY;
+  }
+  return CUDA_SUCCESS;
 }
 
 EXPORT CUresult cuEventElapsedTime(float* ms, Event* start, Event* end) {
