@@ -4,10 +4,14 @@ import dev.kiln.DType;
 import dev.kiln.Layout;
 import dev.kiln.spi.ConvGeometry;
 
+import java.util.Arrays;
+
 /**
  * im2col and its adjoint col2im for 2-D sliding windows; convolution is these plus the blocked
  * GEMM, and pooling is these plus a reduction. Parallel over (sample, channel) planes, which
- * never write the same output.
+ * never write the same output. Each output row of a window offset splits into a padded left
+ * edge, an in-bounds run and a padded right edge, so the run is a plain copy (or add) without
+ * per-element bounds tests; float32 has its own loops that never widen to double.
  */
 final class Convolution {
 
@@ -15,43 +19,35 @@ final class Convolution {
     }
 
     static void im2col(CpuStorage src, Layout sl, ConvGeometry g, double padValue, CpuStorage dst, Layout dl) {
-        long n = sl.size(0);
         long c = sl.size(1);
         int kh = g.kh();
         int kw = g.kw();
         int oh = (int) g.outH();
         int ow = (int) g.outW();
         int h = (int) g.h();
-        int w = (int) g.w();
-        long sN = sl.stride(0);
-        long sC = sl.stride(1);
         int sH = (int) sl.stride(2);
         int sW = (int) sl.stride(3);
-        long dN = dl.stride(0);
-        long dR = dl.stride(1);
         int dL = (int) dl.stride(2);
         boolean f32 = src.dtype() == DType.FLOAT32;
-        Parallel.forRange(n * c, (long) kh * kw * oh * ow, (a, b) -> {
+        Parallel.forRange(sl.size(0) * c, (long) kh * kw * oh * ow, (a, b) -> {
             for (long nc = a; nc < b; nc++) {
                 long ni = nc / c;
                 long ci = nc % c;
-                int base = (int) (sl.offset() + ni * sN + ci * sC);
+                int base = (int) (sl.offset() + ni * sl.stride(0) + ci * sl.stride(1));
                 for (int ki = 0; ki < kh; ki++) {
                     for (int kj = 0; kj < kw; kj++) {
                         long row = ci * kh * kw + (long) ki * kw + kj;
-                        int out = (int) (dl.offset() + ni * dN + row * dR);
+                        int out = (int) (dl.offset() + ni * dl.stride(0) + row * dl.stride(1));
+                        Span xs = Span.of(g.sw(), kj * g.dw() - g.pw(), (int) g.w(), ow);
                         for (int y = 0; y < oh; y++) {
                             int iy = y * g.sh() - g.ph() + ki * g.dh();
+                            int o = out + y * ow * dL;
+                            int i = base + iy * sH + xs.first() * sW;
                             boolean rowIn = iy >= 0 && iy < h;
-                            for (int x = 0; x < ow; x++) {
-                                int ix = x * g.sw() - g.pw() + kj * g.dw();
-                                int q = out + (y * ow + x) * dL;
-                                boolean in = rowIn && ix >= 0 && ix < w;
-                                if (f32) {
-                                    dst.floats()[q] = in ? src.floats()[base + iy * sH + ix * sW] : (float) padValue;
-                                } else {
-                                    Elementwise.write(dst, q, in ? Elementwise.read(src, base + iy * sH + ix * sW) : padValue);
-                                }
+                            if (f32) {
+                                rowF32(src.floats(), i, sW, rowIn ? xs : Span.NONE, ow, dst.floats(), o, dL, (float) padValue);
+                            } else {
+                                row(src, i, sW, rowIn ? xs : Span.NONE, ow, dst, o, dL, padValue);
                             }
                         }
                     }
@@ -62,53 +58,113 @@ final class Convolution {
 
     static void col2im(CpuStorage src, Layout sl, ConvGeometry g, CpuStorage dst, Layout dl) {
         Elementwise.fill(dst, dl, 0);
-        long n = dl.size(0);
         long c = dl.size(1);
         int kh = g.kh();
         int kw = g.kw();
         int oh = (int) g.outH();
         int ow = (int) g.outW();
         int h = (int) g.h();
-        int w = (int) g.w();
-        long dN = dl.stride(0);
-        long dC = dl.stride(1);
         int dH = (int) dl.stride(2);
         int dW = (int) dl.stride(3);
-        long sN = sl.stride(0);
-        long sR = sl.stride(1);
         int sL = (int) sl.stride(2);
         boolean f32 = src.dtype() == DType.FLOAT32;
-        Parallel.forRange(n * c, (long) kh * kw * oh * ow, (a, b) -> {
+        Parallel.forRange(dl.size(0) * c, (long) kh * kw * oh * ow, (a, b) -> {
             for (long nc = a; nc < b; nc++) {
                 long ni = nc / c;
                 long ci = nc % c;
-                int base = (int) (dl.offset() + ni * dN + ci * dC);
+                int base = (int) (dl.offset() + ni * dl.stride(0) + ci * dl.stride(1));
                 for (int ki = 0; ki < kh; ki++) {
                     for (int kj = 0; kj < kw; kj++) {
                         long row = ci * kh * kw + (long) ki * kw + kj;
-                        int in = (int) (sl.offset() + ni * sN + row * sR);
+                        int in = (int) (sl.offset() + ni * sl.stride(0) + row * sl.stride(1));
+                        Span xs = Span.of(g.sw(), kj * g.dw() - g.pw(), (int) g.w(), ow);
+                        if (xs.count() == 0) {
+                            continue;
+                        }
                         for (int y = 0; y < oh; y++) {
                             int iy = y * g.sh() - g.ph() + ki * g.dh();
                             if (iy < 0 || iy >= h) {
                                 continue;
                             }
-                            for (int x = 0; x < ow; x++) {
-                                int ix = x * g.sw() - g.pw() + kj * g.dw();
-                                if (ix < 0 || ix >= w) {
-                                    continue;
-                                }
-                                int p = in + (y * ow + x) * sL;
-                                int q = base + iy * dH + ix * dW;
-                                if (f32) {
-                                    dst.floats()[q] += src.floats()[p];
-                                } else {
-                                    Elementwise.write(dst, q, Elementwise.read(dst, q) + Elementwise.read(src, p));
-                                }
+                            int p = in + (y * ow + xs.from()) * sL;
+                            int q = base + iy * dH + xs.first() * dW;
+                            if (f32) {
+                                addRunF32(src.floats(), p, sL, dst.floats(), q, xs.step() * dW, xs.count());
+                            } else {
+                                addRun(src, p, sL, dst, q, xs.step() * dW, xs.count());
                             }
                         }
                     }
                 }
             }
         });
+    }
+
+    /**
+     * The output columns {@code [from, to)} of one window offset whose input column
+     * {@code x * step + shift} lies inside {@code [0, w)}; {@code first} is the input column of
+     * {@code from}.
+     */
+    private record Span(int from, int to, int step, int first) {
+        static final Span NONE = new Span(0, 0, 1, 0);
+
+        static Span of(int step, int shift, int w, int ow) {
+            int from = shift >= 0 ? 0 : (-shift + step - 1) / step;
+            int to = w - 1 - shift < 0 ? 0 : Math.min(ow, (w - 1 - shift) / step + 1);
+            from = Math.min(from, ow);
+            to = Math.max(to, from);
+            return new Span(from, to, step, from * step + shift);
+        }
+
+        int count() {
+            return to - from;
+        }
+    }
+
+    /** One output row of im2col: padding, the in-bounds run read from {@code s[i]} on, padding. */
+    private static void rowF32(float[] s, int i, int sW, Span xs, int ow, float[] d, int o, int dL, float pad) {
+        int step = xs.step() * sW;
+        if (dL == 1) {
+            Arrays.fill(d, o, o + xs.from(), pad);
+            if (step == 1 && xs.count() > 0) {
+                System.arraycopy(s, i, d, o + xs.from(), xs.count());
+            } else {
+                for (int x = xs.from(), at = i; x < xs.to(); x++, at += step) {
+                    d[o + x] = s[at];
+                }
+            }
+            Arrays.fill(d, o + xs.to(), o + ow, pad);
+            return;
+        }
+        for (int x = 0; x < ow; x++) {
+            d[o + x * dL] = x >= xs.from() && x < xs.to() ? s[i + (x - xs.from()) * step] : pad;
+        }
+    }
+
+    private static void row(CpuStorage s, int i, int sW, Span xs, int ow, CpuStorage d, int o, int dL, double pad) {
+        int step = xs.step() * sW;
+        for (int x = 0; x < ow; x++) {
+            Elementwise.write(d, o + x * dL, x >= xs.from() && x < xs.to() ? Elementwise.read(s, i + (x - xs.from()) * step) : pad);
+        }
+    }
+
+    /** {@code d[q + j*dStep] += s[p + j*sStep]} for {@code j < n}. */
+    private static void addRunF32(float[] s, int p, int sStep, float[] d, int q, int dStep, int n) {
+        if (sStep == 1 && dStep == 1) {
+            for (int j = 0; j < n; j++) {
+                d[q + j] += s[p + j];
+            }
+            return;
+        }
+        for (int j = 0; j < n; j++) {
+            d[q + j * dStep] += s[p + j * sStep];
+        }
+    }
+
+    private static void addRun(CpuStorage s, int p, int sStep, CpuStorage d, int q, int dStep, int n) {
+        for (int j = 0; j < n; j++) {
+            int at = q + j * dStep;
+            Elementwise.write(d, at, Elementwise.read(d, at) + Elementwise.read(s, p + j * sStep));
+        }
     }
 }
