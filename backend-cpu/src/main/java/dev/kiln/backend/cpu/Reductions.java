@@ -75,6 +75,11 @@ final class Reductions {
             long keptRows = keptIt.rows;
             int run = keptIt.inner;
             int ks = keptIt.innerStride(0);
+            if (op == ReduceOp.SUM && src.dtype().isFloatingPoint() && keptRows < Parallel.THREADS
+                    && perOut >= SPLIT_DEPTH) {
+                sumSplit(src, dst, keptIt, inner, perOut);
+                return;
+            }
             Parallel.forRange(keptRows, perOut * run, (k0, k1) -> {
                 int[] starts = new int[2];
                 Lanes state = new Lanes(op, src.dtype(), run);
@@ -84,8 +89,7 @@ final class Reductions {
                         state.reset(j);
                     }
                     for (long r = 0; r < perOut; r++) {
-                        int p = starts[0] + (int) inner.indexOf(r);
-                        state.addRun(src, p, ks, run, r);
+                        state.addRun(src, starts[0] + offset(inner, r), ks, run, r);
                     }
                     int os = keptIt.innerStride(1);
                     for (int j = 0, q = starts[1]; j < run; j++, q += os) {
@@ -93,6 +97,57 @@ final class Reductions {
                     }
                 }
             });
+        }
+    }
+
+    /** Reduced positions from which a sum over few kept rows is split across the pool. */
+    static final long SPLIT_DEPTH = 1 << 14;
+
+    /** Where reduced position {@code r} lies relative to its kept position (no division for one reduced dim). */
+    private static int offset(Layout inner, long r) {
+        return (int) (inner.rank() == 1 ? r * inner.stride(0) : inner.indexOf(r));
+    }
+
+    /**
+     * A floating sum over many reduced positions into few kept rows (the bias gradient of a large
+     * batch): the reduced positions are cut into a fixed number of chunks summed on the pool, and
+     * the chunks' double sums are added in chunk order, so the result does not depend on scheduling.
+     */
+    private static void sumSplit(CpuStorage src, CpuStorage dst, Strided keptIt, Layout inner, long perOut) {
+        int run = keptIt.inner;
+        int ks = keptIt.innerStride(0);
+        int chunks = (int) Math.min(Parallel.THREADS * 4L, perOut / (SPLIT_DEPTH / 4));
+        int rows = (int) keptIt.rows;
+        double[][] partial = new double[chunks * rows][];
+        Parallel.forRange(chunks, perOut / chunks * run, (c0, c1) -> {
+            int[] starts = new int[2];
+            for (int ch = (int) c0; ch < c1; ch++) {
+                long r0 = perOut * ch / chunks;
+                long r1 = perOut * (ch + 1) / chunks;
+                for (int kr = 0; kr < rows; kr++) {
+                    keptIt.rowStart(kr, starts);
+                    Lanes state = new Lanes(ReduceOp.SUM, src.dtype(), run);
+                    for (int j = 0; j < run; j++) {
+                        state.reset(j);
+                    }
+                    for (long r = r0; r < r1; r++) {
+                        state.addRun(src, starts[0] + offset(inner, r), ks, run, r);
+                    }
+                    partial[ch * rows + kr] = state.value;
+                }
+            }
+        });
+        int[] starts = new int[2];
+        for (int kr = 0; kr < rows; kr++) {
+            keptIt.rowStart(kr, starts);
+            int os = keptIt.innerStride(1);
+            for (int j = 0, q = starts[1]; j < run; j++, q += os) {
+                double sum = 0;
+                for (int ch = 0; ch < chunks; ch++) {
+                    sum += partial[ch * rows + kr][j];
+                }
+                Elementwise.write(dst, q, sum);
+            }
         }
     }
 

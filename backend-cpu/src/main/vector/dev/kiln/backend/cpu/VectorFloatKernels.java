@@ -15,7 +15,7 @@ import java.util.concurrent.RecursiveAction;
  * tile of C in twelve 8-float registers and streams packed panels of A (6 rows) and B (16
  * columns) through fused multiply-adds, which is what 256-bit AVX2 with 16 registers holds (12
  * accumulators, 2 B vectors, 1 broadcast A value). Blocks: KC = 256 deep, MC = 96 rows of A
- * (96 KiB, L2), NC = 1024 columns of B (1 MiB, spread over L2/L3).
+ * (96 KiB, L2), and C is swept NC = 1024 columns at a time (B's 1 MiB KC x NC block in L2/L3).
  *
  * <p>Loaded reflectively by {@link FloatKernels.Loader}; compiled separately with
  * {@code --add-modules jdk.incubator.vector}.
@@ -30,10 +30,23 @@ final class VectorFloatKernels implements FloatKernels {
     private static final int MC = 96;
     private static final int NC = 1024;
 
+    /** Products from this many multiply-adds up are split across the pool. */
+    private static final long PARALLEL_WORK = 1L << 21;
+    /** Most floats of packed B held at once (64 MiB); wider products are done in column slabs. */
+    private static final long MAX_PACKED_B = 1L << 24;
+
+    /** Per-thread scratch: the packed A block, a partial tile, and packed B for single-thread products. */
     private static final class Work {
         final float[] a = new float[MC * KC];
-        final float[] b = new float[KC * NC];
         final float[] tile = new float[MR * NR];
+        float[] b = new float[0];
+
+        float[] b(int length) {
+            if (b.length < length) {
+                b = new float[length];
+            }
+            return b;
+        }
     }
 
     private static final ThreadLocal<Work> WORK = ThreadLocal.withInitial(Work::new);
@@ -44,51 +57,58 @@ final class VectorFloatKernels implements FloatKernels {
         }
     }
 
+    /**
+     * BLIS-style. Single-threaded, B is packed one KC x NC block at a time (it stays in cache for
+     * the sweep of A over it). Split across the pool, B is packed once for as much depth as fits
+     * {@link #MAX_PACKED_B} by the threads together, then the threads share out C in blocks of
+     * rows and NR-column panels, each packing only its own blocks of A: two pool barriers per
+     * packed part, and no thread packs what another already did.
+     */
     @Override
     public void sgemm(int m, int n, int k, float[] a, int aOff, int ars, int acs, float[] b, int bOff, int brs, int bcs,
                       float[] c, int cOff, int ldc, boolean accumulate, ForkJoinPool pool) {
-        long work = (long) m * n * k;
         int threads = pool == null ? 1 : pool.getParallelism();
-        if (threads < 2 || work < (1L << 20)) {
-            block(0, m, 0, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, accumulate);
-            return;
-        }
-        // Split C into blocks, rows first (each task packs its own panels; B is shared read-only).
-        // Each task packs its own panels, so a block must be wide enough to amortise packing A
-        // (at least 128 columns) or tall enough to amortise packing B (at least 48 rows).
-        List<int[]> blocks = new ArrayList<>();
-        int tasks = threads * 2;
-        int rowStep = Math.max(8 * MR, roundUp((m + tasks - 1) / tasks, MR));
-        int colStep = Math.max(128, roundUp((n + tasks - 1) / tasks, NR));
-        if (m >= n && rowStep < m) {
-            for (int i = 0; i < m; i += rowStep) {
-                blocks.add(new int[] {i, Math.min(m, i + rowStep), 0, n});
-            }
-        } else if (colStep < n) {
-            for (int j = 0; j < n; j += colStep) {
-                blocks.add(new int[] {0, m, j, Math.min(n, j + colStep)});
-            }
-        } else if (rowStep < m) {
-            for (int i = 0; i < m; i += rowStep) {
-                blocks.add(new int[] {i, Math.min(m, i + rowStep), 0, n});
-            }
-        } else {
-            block(0, m, 0, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, accumulate);
-            return;
-        }
-        List<ForkJoinTask<?>> list = new ArrayList<>(blocks.size());
-        for (int[] r : blocks) {
-            list.add(new RecursiveAction() {
-                @Override
-                protected void compute() {
-                    block(r[0], r[1], r[2], r[3], k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, accumulate);
+        boolean parallel = threads >= 2 && (long) m * n * k >= PARALLEL_WORK;
+        int slab = Math.min(roundUp(n, NR), parallel ? (int) (MAX_PACKED_B / KC / NR * NR) : NC);
+        int depth = parallel ? (int) Math.min(roundUp(k, KC), Math.max(KC, MAX_PACKED_B / slab / KC * KC)) : KC;
+        int packed = slab * Math.min(depth, k);
+        float[] bp = parallel ? BufferPool.floats(packed) : WORK.get().b(packed);
+        try {
+            for (int j0 = 0; j0 < n; j0 += slab) {
+                int nc = Math.min(slab, n - j0);
+                int panels = (nc + NR - 1) / NR;
+                for (int d0 = 0; d0 < k; d0 += depth) {
+                    Product pr = new Product(m, nc, d0, Math.min(k, d0 + depth), a, aOff, ars, acs, b, bOff + j0 * bcs, brs,
+                            bcs, bp, c, cOff + j0, ldc, accumulate || d0 > 0);
+                    if (parallel) {
+                        pr.runOn(pool, threads);
+                    } else {
+                        pr.packB(0, panels);
+                        pr.compute(0, m, 0, panels);
+                    }
                 }
-            });
+            }
+        } finally {
+            if (parallel) {
+                BufferPool.recycle(bp);
+            }
         }
-        if (ForkJoinTask.inForkJoinPool()) {
-            ForkJoinTask.invokeAll(list);
+    }
+
+    private static ForkJoinTask<?> task(Runnable body) {
+        return new RecursiveAction() {
+            @Override
+            protected void compute() {
+                body.run();
+            }
+        };
+    }
+
+    private static void run(ForkJoinPool pool, List<ForkJoinTask<?>> tasks) {
+        if (ForkJoinTask.getPool() == pool) {
+            ForkJoinTask.invokeAll(tasks);
         } else {
-            pool.submit(() -> ForkJoinTask.invokeAll(list)).join();
+            pool.submit(() -> ForkJoinTask.invokeAll(tasks)).join();
         }
     }
 
@@ -96,34 +116,91 @@ final class VectorFloatKernels implements FloatKernels {
         return (x + q - 1) / q * q;
     }
 
-    /** C[i0:i1, j0:j1] = (or +=) A[i0:i1, :] @ B[:, j0:j1]. */
-    private static void block(int i0, int i1, int j0, int j1, int k, float[] a, int aOff, int ars, int acs, float[] b,
-                              int bOff, int brs, int bcs, float[] c, int cOff, int ldc, boolean accumulate) {
-        Work w = WORK.get();
-        float[] ap = w.a;
-        float[] bp = w.b;
-        for (int jc = j0; jc < j1; jc += NC) {
-            int nc = Math.min(NC, j1 - jc);
-            for (int pc = 0; pc < k; pc += KC) {
-                int kc = Math.min(KC, k - pc);
-                boolean overwrite = !accumulate && pc == 0;
-                packB(b, bOff + pc * brs + jc * bcs, brs, bcs, kc, nc, bp);
-                for (int ic = i0; ic < i1; ic += MC) {
-                    int mc = Math.min(MC, i1 - ic);
-                    packA(a, aOff + ic * ars + pc * acs, ars, acs, mc, kc, ap);
-                    for (int jr = 0; jr < nc; jr += NR) {
-                        int nr = Math.min(NR, nc - jr);
-                        int bBase = (jr / NR) * kc * NR;
-                        for (int ir = 0; ir < mc; ir += MR) {
-                            int mr = Math.min(MR, mc - ir);
-                            int cAt = cOff + (ic + ir) * ldc + jc + jr;
-                            // Partial tiles go through a scratch tile. The kernel is called from here
-                            // only: inlined into a small caller it ran unintrinsified (boxed vectors).
-                            boolean full = mr == MR && nr == NR;
-                            kernel(kc, ap, (ir / MR) * kc * MR, bp, bBase, full ? c : w.tile, full ? cAt : 0,
-                                    full ? ldc : NR, full ? overwrite : true);
-                            if (!full) {
-                                edge(c, cAt, ldc, mr, nr, overwrite, w.tile);
+    /**
+     * The part of a product over C's columns {@code [0, n)} of a slab and B's rows
+     * {@code [d0, d1)}: B packed into {@code bp} as, for each KC-deep block starting at
+     * {@code pc}, its NR-column panels of kc rows each, the block at {@code (pc - d0) * panels * NR}.
+     * C is overwritten by the first depth block unless {@code accumulate}.
+     */
+    private record Product(int m, int n, int d0, int d1, float[] a, int aOff, int ars, int acs, float[] b, int bOff,
+                           int brs, int bcs, float[] bp, float[] c, int cOff, int ldc, boolean accumulate) {
+
+        private int panels() {
+            return (n + NR - 1) / NR;
+        }
+
+        /** Packs B on the pool, then computes C's blocks on it. */
+        void runOn(ForkJoinPool pool, int threads) {
+            int panels = panels();
+            List<ForkJoinTask<?>> packs = new ArrayList<>();
+            int packParts = Math.min(panels, threads * 2);
+            for (int t = 0; t < packParts; t++) {
+                int p0 = panels * t / packParts;
+                int p1 = panels * (t + 1) / packParts;
+                packs.add(task(() -> packB(p0, p1)));
+            }
+            run(pool, packs);
+            // Rows in parts of at least 48 (packing B's panels into L1 pays over that many rows),
+            // columns in parts of at least 8 panels (to amortise packing A), about 4 tasks a thread.
+            int target = threads * 4;
+            int rowParts = Math.max(1, Math.min(target, m / (8 * MR)));
+            int colParts = Math.max(1, Math.min((target + rowParts - 1) / rowParts, panels / 8));
+            int rowsPer = roundUp((m + rowParts - 1) / rowParts, MR);
+            List<ForkJoinTask<?>> work = new ArrayList<>();
+            for (int i0 = 0; i0 < m; i0 += rowsPer) {
+                for (int t = 0; t < colParts; t++) {
+                    int r0 = i0;
+                    int r1 = Math.min(m, i0 + rowsPer);
+                    int p0 = panels * t / colParts;
+                    int p1 = panels * (t + 1) / colParts;
+                    work.add(task(() -> compute(r0, r1, p0, p1)));
+                }
+            }
+            run(pool, work);
+        }
+
+        /** Packs B's panels {@code [p0, p1)} of every depth block. */
+        void packB(int p0, int p1) {
+            int stride = panels() * NR;
+            for (int pc = d0; pc < d1; pc += KC) {
+                int kc = Math.min(KC, d1 - pc);
+                for (int p = p0; p < p1; p++) {
+                    int jr = p * NR;
+                    packPanel(b, bOff + pc * brs + jr * bcs, brs, bcs, kc, Math.min(NR, n - jr), bp,
+                            (pc - d0) * stride + p * kc * NR);
+                }
+            }
+        }
+
+        /** C's rows {@code [i0, i1)} and panels {@code [p0, p1)}, from the packed B. */
+        void compute(int i0, int i1, int p0, int p1) {
+            Work w = WORK.get();
+            float[] ap = w.a;
+            int stride = panels() * NR;
+            for (int pc = d0; pc < d1; pc += KC) {
+                int kc = Math.min(KC, d1 - pc);
+                boolean overwrite = !accumulate && pc == d0;
+                // Column chunks of NC keep the B panels an A block meets within L2.
+                for (int q0 = p0; q0 < p1; q0 += NC / NR) {
+                    int q1 = Math.min(p1, q0 + NC / NR);
+                    for (int ic = i0; ic < i1; ic += MC) {
+                        int mc = Math.min(MC, i1 - ic);
+                        packA(a, aOff + ic * ars + pc * acs, ars, acs, mc, kc, ap);
+                        for (int p = q0; p < q1; p++) {
+                            int jr = p * NR;
+                            int nr = Math.min(NR, n - jr);
+                            int bBase = (pc - d0) * stride + p * kc * NR;
+                            for (int ir = 0; ir < mc; ir += MR) {
+                                int mr = Math.min(MR, mc - ir);
+                                int cAt = cOff + (ic + ir) * ldc + jr;
+                                // Partial tiles go through a scratch tile. The kernel is called from here
+                                // only: inlined into a small caller it ran unintrinsified (boxed vectors).
+                                boolean full = mr == MR && nr == NR;
+                                kernel(kc, ap, (ir / MR) * kc * MR, bp, bBase, full ? c : w.tile, full ? cAt : 0,
+                                        full ? ldc : NR, full ? overwrite : true);
+                                if (!full) {
+                                    edge(c, cAt, ldc, mr, nr, overwrite, w.tile);
+                                }
                             }
                         }
                     }
@@ -132,36 +209,31 @@ final class VectorFloatKernels implements FloatKernels {
         }
     }
 
-    /** B's kc x nc block as NR-column panels, each kc rows of NR floats (zero-padded at the right edge). */
-    private static void packB(float[] b, int off, int brs, int bcs, int kc, int nc, float[] bp) {
-        for (int jr = 0; jr < nc; jr += NR) {
-            int nr = Math.min(NR, nc - jr);
-            int base = (jr / NR) * kc * NR;
-            if (bcs != 1 && brs == 1 && nr == NR) {
-                // B is a transposed view (x @ W^T): NR streams along its contiguous depth, each
-                // packed row written in one go.
-                int src = off + jr * bcs;
-                for (int p = 0; p < kc; p++) {
-                    int dst = base + p * NR;
-                    for (int j = 0; j < NR; j++) {
-                        bp[dst + j] = b[src + j * bcs + p];
-                    }
-                }
-                continue;
-            }
+    /** One NR-column panel of B, kc rows of NR floats from {@code dst} on (zero-padded at the right edge). */
+    private static void packPanel(float[] b, int src, int brs, int bcs, int kc, int nr, float[] bp, int dst) {
+        if (bcs != 1 && brs == 1 && nr == NR) {
+            // B is a transposed view (x @ W^T): NR streams along its contiguous depth, each packed
+            // row written in one go.
             for (int p = 0; p < kc; p++) {
-                int src = off + p * brs + jr * bcs;
-                int dst = base + p * NR;
-                if (bcs == 1) {
-                    System.arraycopy(b, src, bp, dst, nr);
-                } else {
-                    for (int j = 0; j < nr; j++) {
-                        bp[dst + j] = b[src + j * bcs];
-                    }
+                int d = dst + p * NR;
+                for (int j = 0; j < NR; j++) {
+                    bp[d + j] = b[src + j * bcs + p];
                 }
-                for (int j = nr; j < NR; j++) {
-                    bp[dst + j] = 0f;
+            }
+            return;
+        }
+        for (int p = 0; p < kc; p++) {
+            int s = src + p * brs;
+            int d = dst + p * NR;
+            if (bcs == 1) {
+                System.arraycopy(b, s, bp, d, nr);
+            } else {
+                for (int j = 0; j < nr; j++) {
+                    bp[d + j] = b[s + j * bcs];
                 }
+            }
+            for (int j = nr; j < NR; j++) {
+                bp[d + j] = 0f;
             }
         }
     }

@@ -73,7 +73,13 @@ class FastKernelsTest {
         int bcs = bTransposed ? k : 1;
         float[] c = new float[m * n];
         java.util.Arrays.fill(c, Float.NaN); // overwritten, never read
-        assertTrue(SkinnyGemm.sgemm(m, n, k, a, 0, ars, acs, b, 0, brs, bcs, c, 0, n), "takes the skinny path");
+        boolean shallow = k <= 16;
+        boolean taken = SkinnyGemm.sgemm(m, n, k, a, 0, ars, acs, b, 0, brs, bcs, c, 0, n);
+        // Shallow products go to the Vector API kernel when the JVM has it, and stay skinny without.
+        assertEquals(!(shallow && FloatKernels.INSTANCE != null), taken, "takes the skinny path");
+        if (!taken) {
+            Gemm.sgemm(m, n, k, a, 0, ars, acs, b, 0, brs, bcs, c, 0, n, false, Parallel.POOL);
+        }
         assertClose(naive(m, n, k, a, ars, acs, b, brs, bcs), c, 1e-3);
     }
 
@@ -83,7 +89,7 @@ class FastKernelsTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"7, 9, 5", "64, 64, 64", "97, 130, 300", "200, 33, 520", "6, 16, 256"})
+    @CsvSource({"7, 9, 5", "64, 64, 64", "97, 130, 300", "200, 33, 520", "6, 16, 256", "300, 1100, 40", "13, 2000, 97", "50, 70, 1000"})
     void vectorSgemmMatchesTheNaiveProduct(int m, int n, int k) {
         FloatKernels v = FloatKernels.INSTANCE;
         if (v == null) {
