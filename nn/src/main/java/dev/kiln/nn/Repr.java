@@ -34,16 +34,10 @@ final class Repr {
 
     /** A Python tuple of ints: {@code (3,)}, {@code (3, 3)}. */
     static String tuple(int... values) {
-        StringBuilder sb = new StringBuilder("(");
-        for (int i = 0; i < values.length; i++) {
-            if (i > 0) {
-                sb.append(", ");
-            }
-            sb.append(values[i]);
-        }
-        return sb.append(values.length == 1 ? ",)" : ")").toString();
+        return tuple(java.util.Arrays.stream(values).asLongStream().toArray());
     }
 
+    /** A Python tuple of longs (shapes): {@code (3,)}, {@code (2, 5)}. */
     static String tuple(long... values) {
         StringBuilder sb = new StringBuilder("(");
         for (int i = 0; i < values.length; i++) {
