@@ -69,6 +69,14 @@ final class VectorFloatKernels implements FloatKernels {
                       float[] c, int cOff, int ldc, boolean accumulate, ForkJoinPool pool) {
         int threads = pool == null ? 1 : pool.getParallelism();
         boolean parallel = threads >= 2 && (long) m * n * k >= PARALLEL_WORK;
+        if (parallel && rowParts(m, threads) < threads && rowParts(n, threads) >= threads * 2 && k >= KC / 2) {
+            transposed(m, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, accumulate, pool);
+            return;
+        }
+        if (parallel && gridParts(m, roundUp(n, NR) / NR, threads) < threads && k >= 4 * KC * threads) {
+            depthSplit(m, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, accumulate, pool, threads);
+            return;
+        }
         int slab = Math.min(roundUp(n, NR), parallel ? (int) (MAX_PACKED_B / KC / NR * NR) : NC);
         int depth = parallel ? (int) Math.min(roundUp(k, KC), Math.max(KC, MAX_PACKED_B / slab / KC * KC)) : KC;
         int packed = slab * Math.min(depth, k);
@@ -91,6 +99,97 @@ final class VectorFloatKernels implements FloatKernels {
         } finally {
             if (parallel) {
                 BufferPool.recycle(bp);
+            }
+        }
+    }
+
+    /*
+     * How C is shared out: rows in parts of at least 48 (packing B's panels into L1 pays over that
+     * many rows), columns in parts of at least 8 panels (to amortise packing A), about 4 tasks a
+     * thread.
+     */
+
+    private static int rowParts(int m, int threads) {
+        return Math.max(1, Math.min(threads * 4, m / (8 * MR)));
+    }
+
+    private static int colParts(int rowParts, int panels, int threads) {
+        return Math.max(1, Math.min((threads * 4 + rowParts - 1) / rowParts, panels / 8));
+    }
+
+    private static int gridParts(int m, int panels, int threads) {
+        int rows = rowParts(m, threads);
+        return rows * colParts(rows, panels, threads);
+    }
+
+    /**
+     * Few rows of C and many columns (a convolution's output channels over batch x positions):
+     * C^T = B^T A^T has the many rows the threads can share and whole 16-wide panels, measured
+     * here at 1.5x the direct orientation for 64 x 7744 x 288; it is computed into a scratch array
+     * and transposed into C, one extra pass over C, which only pays when the product is deep enough.
+     */
+    private void transposed(int m, int n, int k, float[] a, int aOff, int ars, int acs, float[] b, int bOff, int brs,
+                            int bcs, float[] c, int cOff, int ldc, boolean accumulate, ForkJoinPool pool) {
+        float[] t = BufferPool.floats(m * n);
+        try {
+            sgemm(n, m, k, b, bOff, bcs, brs, a, aOff, acs, ars, t, 0, m, false, pool);
+            List<ForkJoinTask<?>> tasks = new ArrayList<>();
+            int parts = pool.getParallelism() * 2;
+            for (int q = 0; q < parts; q++) {
+                int j0 = (int) ((long) n * q / parts);
+                int j1 = (int) ((long) n * (q + 1) / parts);
+                tasks.add(task(() -> {
+                    // In blocks of 64 columns, so the block of t being read stays in L1.
+                    for (int jb = j0; jb < j1; jb += 64) {
+                        int je = Math.min(j1, jb + 64);
+                        for (int i = 0; i < m; i++) {
+                            int row = cOff + i * ldc;
+                            for (int j = jb; j < je; j++) {
+                                c[row + j] = accumulate ? c[row + j] + t[j * m + i] : t[j * m + i];
+                            }
+                        }
+                    }
+                }));
+            }
+            run(pool, tasks);
+        } finally {
+            BufferPool.recycle(t);
+        }
+    }
+
+    /**
+     * A small C over a deep product (a convolution's weight gradient): too few blocks of C to
+     * share, so the depth is cut into one slice per task, each multiplied on one thread into its
+     * own C (transposed when that fills the 16-wide panels better), and the slices are added in
+     * order, so the result does not depend on scheduling.
+     */
+    private void depthSplit(int m, int n, int k, float[] a, int aOff, int ars, int acs, float[] b, int bOff, int brs,
+                            int bcs, float[] c, int cOff, int ldc, boolean accumulate, ForkJoinPool pool, int threads) {
+        int parts = Math.min(threads * 2, k / (2 * KC));
+        boolean transpose = n < NR && m > n;
+        float[][] partial = new float[parts][m * n];
+        List<ForkJoinTask<?>> tasks = new ArrayList<>();
+        for (int t = 0; t < parts; t++) {
+            int p0 = (int) ((long) k * t / parts);
+            int p1 = (int) ((long) k * (t + 1) / parts);
+            float[] out = partial[t];
+            tasks.add(task(() -> {
+                if (transpose) {
+                    sgemm(n, m, p1 - p0, b, bOff + p0 * brs, bcs, brs, a, aOff + p0 * acs, acs, ars, out, 0, m, false, null);
+                } else {
+                    sgemm(m, n, p1 - p0, a, aOff + p0 * acs, ars, acs, b, bOff + p0 * brs, brs, bcs, out, 0, n, false, null);
+                }
+            }));
+        }
+        run(pool, tasks);
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                int at = transpose ? j * m + i : i * n + j;
+                float sum = accumulate ? c[cOff + i * ldc + j] : 0f;
+                for (float[] part : partial) {
+                    sum += part[at];
+                }
+                c[cOff + i * ldc + j] = sum;
             }
         }
     }
@@ -140,11 +239,8 @@ final class VectorFloatKernels implements FloatKernels {
                 packs.add(task(() -> packB(p0, p1)));
             }
             run(pool, packs);
-            // Rows in parts of at least 48 (packing B's panels into L1 pays over that many rows),
-            // columns in parts of at least 8 panels (to amortise packing A), about 4 tasks a thread.
-            int target = threads * 4;
-            int rowParts = Math.max(1, Math.min(target, m / (8 * MR)));
-            int colParts = Math.max(1, Math.min((target + rowParts - 1) / rowParts, panels / 8));
+            int rowParts = rowParts(m, threads);
+            int colParts = colParts(rowParts, panels, threads);
             int rowsPer = roundUp((m + rowParts - 1) / rowParts, MR);
             List<ForkJoinTask<?>> work = new ArrayList<>();
             for (int i0 = 0; i0 < m; i0 += rowsPer) {

@@ -89,7 +89,7 @@ class FastKernelsTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"7, 9, 5", "64, 64, 64", "97, 130, 300", "200, 33, 520", "6, 16, 256", "300, 1100, 40", "13, 2000, 97", "50, 70, 1000"})
+    @CsvSource({"7, 9, 5", "64, 64, 64", "97, 130, 300", "200, 33, 520", "6, 16, 256", "300, 1100, 40", "13, 2000, 97", "50, 70, 1000", "32, 9, 20000", "40, 40, 5000", "20, 3000, 50"})
     void vectorSgemmMatchesTheNaiveProduct(int m, int n, int k) {
         FloatKernels v = FloatKernels.INSTANCE;
         if (v == null) {
