@@ -184,17 +184,13 @@ public interface Backend {
                         Storage out, Layout outLayout) {
         ConvSizes s = ConvSizes.of(inputLayout.size(0), inputLayout.size(1), weightLayout.size(0), g, groups);
         Storage cols = convColumns(this, input, inputLayout, g, s);
-        Storage dense = contiguousOrNull(this, weight, weightLayout);
-        Storage w = dense != null ? dense : weight;
-        long wOffset = dense != null ? 0 : weightLayout.offset();
+        ContiguousOperand w = ContiguousOperand.of(this, weight, weightLayout);
         Storage prod = allocate(input.dtype(), s.o() * s.n() * s.l());
-        matmul(w, new Layout(new long[] {groups, s.og(), s.k()}, new long[] {s.og() * s.k(), s.k(), 1}, wOffset),
+        matmul(w.storage(), new Layout(new long[] {groups, s.og(), s.k()}, new long[] {s.og() * s.k(), s.k(), 1}, w.offset()),
                 cols, Layout.contiguous(groups, s.k(), s.n() * s.l()), prod, Layout.contiguous(groups, s.og(), s.n() * s.l()));
         copy(prod, s.channelMajor(s.o(), g), out, outLayout);
         prod.free();
-        if (dense != null) {
-            dense.free();
-        }
+        w.release();
         cols.free();
     }
 
@@ -209,17 +205,13 @@ public interface Backend {
                                      int groups, Storage dst, Layout dstLayout) {
         ConvSizes s = ConvSizes.of(dstLayout.size(0), dstLayout.size(1), weightLayout.size(0), g, groups);
         Storage gd = convGradColumns(this, grad, gradLayout, g, s);
-        Storage dense = contiguousOrNull(this, weight, weightLayout);
-        Storage w = dense != null ? dense : weight;
-        long wOffset = dense != null ? 0 : weightLayout.offset();
+        ContiguousOperand w = ContiguousOperand.of(this, weight, weightLayout);
         Storage cols = allocate(grad.dtype(), groups * s.k() * s.n() * s.l());
-        matmul(w, new Layout(new long[] {groups, s.k(), s.og()}, new long[] {s.og() * s.k(), 1, s.k()}, wOffset),
+        matmul(w.storage(), new Layout(new long[] {groups, s.k(), s.og()}, new long[] {s.og() * s.k(), 1, s.k()}, w.offset()),
                 gd, Layout.contiguous(groups, s.og(), s.n() * s.l()), cols, Layout.contiguous(groups, s.k(), s.n() * s.l()));
         col2im(cols, s.columnsView(), g, dst, dstLayout);
         cols.free();
-        if (dense != null) {
-            dense.free();
-        }
+        w.release();
         gd.free();
     }
 
@@ -263,16 +255,6 @@ public interface Backend {
         Storage gd = b.allocate(grad.dtype(), s.o() * s.n() * s.l());
         b.copy(grad, gradLayout, gd, s.channelMajor(s.o(), g));
         return gd;
-    }
-
-    /** A contiguous copy of a non-contiguous layout (the caller frees it), or null when it is contiguous already. */
-    private static Storage contiguousOrNull(Backend b, Storage s, Layout l) {
-        if (l.isContiguous()) {
-            return null;
-        }
-        Storage d = b.allocate(s.dtype(), l.numel());
-        b.copy(s, l, d, Layout.contiguous(l.shape()));
-        return d;
     }
 
     /** A {@code [N, C, oh, ow]} layout seen as {@code [N*C, 1, oh*ow]}; it must be contiguous. */
