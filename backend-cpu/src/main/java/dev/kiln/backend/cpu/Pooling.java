@@ -158,19 +158,18 @@ final class Pooling {
         }
     }
 
-    /** Adds each window's gradient at its argmax; windows may overlap, and each plane is one task's. */
+    /*
+     * The gradient adds each window's gradient at its argmax; windows may overlap, and each plane
+     * is one task's.
+     */
+
     private static void scatterPlaneF32(float[] gr, int go, Plane gp, long[] arg, int ao, Plane ap, ConvGeometry g,
                                         int oh, int ow, float[] d, int d0, Plane dp) {
-        int h = (int) g.h();
-        int w = (int) g.w();
-        int kw = g.kw();
         for (int y = 0; y < oh; y++) {
             for (int x = 0; x < ow; x++) {
-                int k = (int) arg[ao + y * ap.sh() + x * ap.sw()];
-                int iy = y * g.sh() - g.ph() + (k / kw) * g.dh();
-                int ix = x * g.sw() - g.pw() + (k % kw) * g.dw();
-                if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
-                    d[d0 + iy * dp.sh() + ix * dp.sw()] += gr[go + y * gp.sh() + x * gp.sw()];
+                int q = argmaxAt(arg, ao, ap, g, y, x, d0, dp);
+                if (q >= 0) {
+                    d[q] += gr[go + y * gp.sh() + x * gp.sw()];
                 }
             }
         }
@@ -178,19 +177,21 @@ final class Pooling {
 
     private static void scatterPlane(CpuStorage gr, int go, Plane gp, long[] arg, int ao, Plane ap, ConvGeometry g,
                                      int oh, int ow, CpuStorage d, int d0, Plane dp) {
-        int h = (int) g.h();
-        int w = (int) g.w();
-        int kw = g.kw();
         for (int y = 0; y < oh; y++) {
             for (int x = 0; x < ow; x++) {
-                int k = (int) arg[ao + y * ap.sh() + x * ap.sw()];
-                int iy = y * g.sh() - g.ph() + (k / kw) * g.dh();
-                int ix = x * g.sw() - g.pw() + (k % kw) * g.dw();
-                if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
-                    int q = d0 + iy * dp.sh() + ix * dp.sw();
+                int q = argmaxAt(arg, ao, ap, g, y, x, d0, dp);
+                if (q >= 0) {
                     Elementwise.write(d, q, Elementwise.read(d, q) + Elementwise.read(gr, go + y * gp.sh() + x * gp.sw()));
                 }
             }
         }
+    }
+
+    /** Where window (y, x)'s saved argmax lies in the plane starting at {@code d0}, or -1 when it is padding. */
+    private static int argmaxAt(long[] arg, int ao, Plane ap, ConvGeometry g, int y, int x, int d0, Plane dp) {
+        int k = (int) arg[ao + y * ap.sh() + x * ap.sw()];
+        int iy = y * g.sh() - g.ph() + (k / g.kw()) * g.dh();
+        int ix = x * g.sw() - g.pw() + (k % g.kw()) * g.dw();
+        return iy >= 0 && iy < g.h() && ix >= 0 && ix < g.w() ? d0 + iy * dp.sh() + ix * dp.sw() : -1;
     }
 }
