@@ -85,12 +85,7 @@ final class Reductions {
                 Lanes state = new Lanes(op, src.dtype(), run);
                 for (long kr = k0; kr < k1; kr++) {
                     keptIt.rowStart(kr, starts);
-                    for (int j = 0; j < run; j++) {
-                        state.reset(j);
-                    }
-                    for (long r = 0; r < perOut; r++) {
-                        state.addRun(src, starts[0] + offset(inner, r), ks, run, r);
-                    }
+                    state.reduceRows(src, starts[0], ks, inner, 0, perOut);
                     int os = keptIt.innerStride(1);
                     for (int j = 0, q = starts[1]; j < run; j++, q += os) {
                         state.store(j, dst, q);
@@ -127,12 +122,7 @@ final class Reductions {
                 for (int kr = 0; kr < rows; kr++) {
                     keptIt.rowStart(kr, starts);
                     Lanes state = new Lanes(ReduceOp.SUM, src.dtype(), run);
-                    for (int j = 0; j < run; j++) {
-                        state.reset(j);
-                    }
-                    for (long r = r0; r < r1; r++) {
-                        state.addRun(src, starts[0] + offset(inner, r), ks, run, r);
-                    }
+                    state.reduceRows(src, starts[0], ks, inner, r0, r1);
                     partial[ch * rows + kr] = state.value;
                 }
             }
@@ -193,7 +183,20 @@ final class Reductions {
             }
         }
 
-        void addRun(CpuStorage src, int p, int stride, int run, long position) {
+        /**
+         * Resets every lane, then adds reduced positions {@code [r0, r1)} of the run of lanes that
+         * starts at {@code start} with {@code stride}; {@code inner} places the reduced positions.
+         */
+        void reduceRows(CpuStorage src, int start, int stride, Layout inner, long r0, long r1) {
+            for (int j = 0; j < value.length; j++) {
+                reset(j);
+            }
+            for (long r = r0; r < r1; r++) {
+                addRun(src, start + offset(inner, r), stride, value.length, r);
+            }
+        }
+
+        private void addRun(CpuStorage src, int p, int stride, int run, long position) {
             if (op == ReduceOp.SUM && type == DType.FLOAT32) {
                 float[] x = src.floats();
                 for (int j = 0; j < run; j++, p += stride) {

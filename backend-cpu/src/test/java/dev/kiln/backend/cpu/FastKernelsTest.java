@@ -161,4 +161,24 @@ class FastKernelsTest {
         BufferPool.recycle(small);
         assertNotNull(BufferPool.floats(10));
     }
+
+    @Test
+    void sumsOverManyRowsIntoFewOutputsMatchTheExactSum() {
+        // [rows, 3] summed over the rows (a bias gradient): the rows are split across the pool.
+        int rows = (int) Reductions.SPLIT_DEPTH * 3 + 7;
+        float[] x = random(rows * 3, 9);
+        double[] exact = new double[3];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < 3; j++) {
+                exact[j] += x[i * 3 + j];
+            }
+        }
+        float[] sums = dev.kiln.Tensor.fromArray(x, rows, 3).sum(0).toFloatArray();
+        for (int j = 0; j < 3; j++) {
+            assertEquals((float) exact[j], sums[j], 1e-4, "column " + j);
+        }
+        // And over a strided (transposed) view, where each kept position is its own row.
+        float[] t = dev.kiln.Tensor.fromArray(x, rows, 3).t().sum(1).toFloatArray();
+        assertArrayEquals(sums, t, 1e-3f);
+    }
 }
