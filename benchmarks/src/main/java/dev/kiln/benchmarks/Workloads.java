@@ -5,14 +5,13 @@ import dev.kiln.Tensor;
 import dev.kiln.data.DataLoader;
 import dev.kiln.data.TensorDataset;
 import dev.kiln.data.vision.FashionMNIST;
-import dev.kiln.nn.Conv2d;
 import dev.kiln.nn.CrossEntropyLoss;
-import dev.kiln.nn.F;
-import dev.kiln.nn.Linear;
 import dev.kiln.nn.MSELoss;
-import dev.kiln.nn.MaxPool2d;
 import dev.kiln.nn.Module;
 import dev.kiln.optim.Adam;
+import dev.kiln.samples.models.FashionCnn;
+import dev.kiln.samples.models.FashionMlp;
+import dev.kiln.samples.models.RegressionMlp;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -61,44 +60,6 @@ public final class Workloads {
         return Double.NaN;
     }
 
-    /** The 784-128-10 classifier of the mnist sample. */
-    static final class Mlp extends Module {
-        final Linear fc1 = register("fc1", new Linear(28 * 28, 128));
-        final Linear fc2 = register("fc2", new Linear(128, 10));
-
-        @Override
-        public Tensor forward(Tensor x) {
-            return fc2.forward(fc1.forward(x.view(-1, 28 * 28)).relu());
-        }
-    }
-
-    /** The cnn sample's network: 1x28x28 -> 32x13x13 -> 64x5x5 -> 1600 -> 128 -> 10. */
-    static final class Cnn extends Module {
-        final Conv2d conv1 = register("conv1", new Conv2d(1, 32, 3));
-        final Conv2d conv2 = register("conv2", new Conv2d(32, 64, 3));
-        final MaxPool2d pool = register("pool", new MaxPool2d(2));
-        final Linear fc1 = register("fc1", new Linear(1600, 128));
-        final Linear fc2 = register("fc2", new Linear(128, 10));
-
-        @Override
-        public Tensor forward(Tensor x) {
-            x = pool.forward(conv1.forward(x).relu());
-            x = pool.forward(conv2.forward(x).relu());
-            return fc2.forward(fc1.forward(x.flatten(1, -1)).relu());
-        }
-    }
-
-    /** The mlp-adam sample's MLP 10-100-1. */
-    static final class Mlp10 extends Module {
-        final Linear layer1 = register("layer1", new Linear(10, 100));
-        final Linear layer2 = register("layer2", new Linear(100, 1));
-
-        @Override
-        public Tensor forward(Tensor x) {
-            return layer2.forward(F.relu(layer1.forward(x)));
-        }
-    }
-
     /**
      * A Fashion-MNIST split as {@code [images N x 1 x 28 x 28, labels]}, ToTensor + Normalize(0.5, 0.5)
      * applied once to the whole split, as the PyTorch side does.
@@ -138,7 +99,7 @@ public final class Workloads {
 
     static void mlpAdam(long rows, int steps) {
         Kiln.manualSeed(0);
-        Mlp10 model = new Mlp10();
+        RegressionMlp model = new RegressionMlp(10, 100, 1);
         MSELoss criterion = new MSELoss();
         Adam optimizer = new Adam(model.parameters(), 0.01);
         Tensor x = Tensor.randn(rows, 10);
@@ -159,7 +120,7 @@ public final class Workloads {
 
     static void inference(int passes) {
         Kiln.manualSeed(0);
-        Mlp model = new Mlp();
+        FashionMlp model = new FashionMlp();
         model.eval();
         Tensor x = fashion(false, 0).get(0);
         List<Tensor> batches = x.split(1000, 0);
@@ -202,8 +163,8 @@ public final class Workloads {
                 ? "Vector API" : "scalar") + " SGEMM");
         Kiln.manualSeed(0);
         switch (args[0]) {
-            case "mlp" -> trainEpochs(new Mlp(), epochs, limit, "mlp");
-            case "cnn" -> trainEpochs(new Cnn(), epochs, limit, "cnn");
+            case "mlp" -> trainEpochs(new FashionMlp(), epochs, limit, "mlp");
+            case "cnn" -> trainEpochs(new FashionCnn(), epochs, limit, "cnn");
             case "mlp-adam" -> mlpAdam(rows, steps);
             case "inference" -> inference(passes);
             default -> throw new IllegalArgumentException("unknown workload " + args[0]);

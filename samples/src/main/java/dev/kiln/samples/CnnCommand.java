@@ -1,12 +1,8 @@
 package dev.kiln.samples;
 
 import dev.kiln.Device;
-import dev.kiln.Tensor;
-import dev.kiln.nn.Conv2d;
-import dev.kiln.nn.Linear;
-import dev.kiln.nn.MaxPool2d;
-import dev.kiln.nn.Module;
 import dev.kiln.optim.Adam;
+import dev.kiln.samples.models.FashionCnn;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -15,7 +11,7 @@ import picocli.CommandLine.Option;
 
 import java.util.concurrent.Callable;
 
-/** Two Conv2d + ReLU + MaxPool blocks, then Linear 1600-128-10, on Fashion-MNIST. */
+/** Trains {@link FashionCnn} (two Conv2d + ReLU + MaxPool blocks, then Linear 1600-128-10) on Fashion-MNIST. */
 @Command(name = "cnn", mixinStandardHelpOptions = true,
         description = "A small CNN (conv 32, conv 64, fc 128) on Fashion-MNIST with CrossEntropy and Adam.")
 final class CnnCommand implements Callable<Integer> {
@@ -34,26 +30,10 @@ final class CnnCommand implements Callable<Integer> {
     @Option(names = "--lr", defaultValue = "0.001", description = "Adam learning rate (default: ${DEFAULT-VALUE})")
     double lr;
 
-    /** 1x28x28 -> 32x13x13 -> 64x5x5 -> 1600 -> 128 -> 10. */
-    static final class Cnn extends Module {
-        final Conv2d conv1 = register("conv1", new Conv2d(1, 32, 3));
-        final Conv2d conv2 = register("conv2", new Conv2d(32, 64, 3));
-        final MaxPool2d pool = register("pool", new MaxPool2d(2));
-        final Linear fc1 = register("fc1", new Linear(1600, 128));
-        final Linear fc2 = register("fc2", new Linear(128, 10));
-
-        @Override
-        public Tensor forward(Tensor x) {
-            x = pool.forward(conv1.forward(x).relu());
-            x = pool.forward(conv2.forward(x).relu());
-            return fc2.forward(fc1.forward(x.flatten(1, -1)).relu());
-        }
-    }
-
     @Override
     public Integer call() throws Exception {
         Device device = common.setUp();
-        Cnn model = new Cnn();
+        FashionCnn model = new FashionCnn();
         Adam optimizer = new Adam(model.parameters(), lr);
         TrainingMonitor monitor = new TrainingMonitor("cnn (" + data.dataset + ")");
         LOG.info("training the CNN on {} ({} parameters)", device, model.numParameters());

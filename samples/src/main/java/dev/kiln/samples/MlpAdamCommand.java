@@ -2,11 +2,9 @@ package dev.kiln.samples;
 
 import dev.kiln.Device;
 import dev.kiln.Tensor;
-import dev.kiln.nn.F;
-import dev.kiln.nn.Linear;
 import dev.kiln.nn.MSELoss;
-import dev.kiln.nn.Module;
 import dev.kiln.optim.Adam;
+import dev.kiln.samples.models.RegressionMlp;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -31,26 +29,11 @@ final class MlpAdamCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "10", description = "full-batch steps (default: ${DEFAULT-VALUE})")
     int steps;
 
-    static final class Mlp extends Module {
-        final Linear layer1;
-        final Linear layer2;
-
-        Mlp(int in, int hidden, int out) {
-            layer1 = register("layer1", new Linear(in, hidden));
-            layer2 = register("layer2", new Linear(hidden, out));
-        }
-
-        @Override
-        public Tensor forward(Tensor x) {
-            return layer2.forward(F.relu(layer1.forward(x)));
-        }
-    }
-
     @Override
     public Integer call() throws Exception {
         Device device = common.setUp();
         LOG.info("device: {}", device);
-        Mlp model = new Mlp(10, 100, 1);
+        RegressionMlp model = new RegressionMlp(10, 100, 1);
         model.to(device);
         MSELoss criterion = new MSELoss();
         Adam optimizer = new Adam(model.parameters(), 0.01);

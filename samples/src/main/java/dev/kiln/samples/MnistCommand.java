@@ -1,10 +1,8 @@
 package dev.kiln.samples;
 
 import dev.kiln.Device;
-import dev.kiln.Tensor;
-import dev.kiln.nn.Linear;
-import dev.kiln.nn.Module;
 import dev.kiln.optim.Adam;
+import dev.kiln.samples.models.FashionMlp;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -32,21 +30,10 @@ final class MnistCommand implements Callable<Integer> {
     @Option(names = "--lr", defaultValue = "0.001", description = "Adam learning rate (default: ${DEFAULT-VALUE})")
     double lr;
 
-    /** The classifier of the contract's MnistClassifier. */
-    static final class Mlp extends Module {
-        final Linear fc1 = register("fc1", new Linear(28 * 28, 128));
-        final Linear fc2 = register("fc2", new Linear(128, 10));
-
-        @Override
-        public Tensor forward(Tensor x) {
-            return fc2.forward(fc1.forward(x.view(-1, 28 * 28)).relu());
-        }
-    }
-
     @Override
     public Integer call() throws Exception {
         Device device = common.setUp();
-        Mlp model = new Mlp();
+        FashionMlp model = new FashionMlp();
         model.to(device);
         Adam optimizer = new Adam(model.parameters(), lr);
         TrainingMonitor monitor = new TrainingMonitor("mnist (" + data.dataset + ")");
