@@ -40,6 +40,56 @@ public final class Fused {
     }
 
     /**
+     * The gradients of {@link Tensor#batchNorm} with batch statistics, from the gradient of its
+     * output, its input {@code x}, {@code weight} (null when absent) and the saved batch
+     * {@code mean} and {@code invstd}: {@code {dx, dWeight, dBias}}, each computed only where
+     * {@code need} says (null otherwise). One backend call; when grad mode is on and an argument
+     * requires grad (a backward that is itself differentiated) it composes Tensor ops from
+     * {@code x} and {@code eps} instead, so that the statistics' dependence on x is recorded too.
+     */
+    public static Tensor[] batchNormBackward(Tensor grad, Tensor x, Tensor weight, Tensor mean, Tensor invstd, double eps,
+                                             boolean[] need) {
+        boolean recorded = GradMode.isEnabled()
+                && (grad.requiresGrad() || x.requiresGrad() || weight != null && weight.requiresGrad());
+        if (recorded) {
+            return batchNormBackwardRecorded(grad, x, weight, eps, need);
+        }
+        long c = x.size(1);
+        Tensor dx = need[0] ? Tensor.empty(x.shape(), x.dtype(), x.device()) : null;
+        Tensor dWeight = need[1] ? Tensor.empty(new long[] {c}, x.dtype(), x.device()) : null;
+        Tensor dBias = need[2] ? Tensor.empty(new long[] {c}, x.dtype(), x.device()) : null;
+        x.backend().batchNormBackward(grad.storage(), grad.layout(), x.storage(), x.layout(),
+                weight == null ? null : weight.storage(), weight == null ? null : weight.layout(), mean.storage(),
+                invstd.storage(), dx == null ? null : dx.storage(), dx == null ? null : dx.layout(),
+                dWeight == null ? null : dWeight.storage(), dBias == null ? null : dBias.storage());
+        return new Tensor[] {dx, dWeight, dBias};
+    }
+
+    private static Tensor[] batchNormBackwardRecorded(Tensor grad, Tensor x, Tensor weight, double eps, boolean[] need) {
+        int[] dims = new int[x.dim() - 1];
+        long[] perChannel = new long[x.dim()];
+        Arrays.fill(perChannel, 1);
+        perChannel[1] = x.size(1);
+        for (int i = 0, j = 0; i < x.dim(); i++) {
+            if (i != 1) {
+                dims[j++] = i;
+            }
+        }
+        double count = (double) x.numel() / x.size(1);
+        Tensor centered = x.sub(x.mean(dims, true));
+        Tensor invstd = centered.square().mean(dims, true).add(eps).rsqrt();
+        Tensor xhat = centered.mul(invstd);
+        Tensor sumG = grad.sum(dims, true);
+        Tensor sumGx = grad.mul(xhat).sum(dims, true);
+        Tensor dx = null;
+        if (need[0]) {
+            Tensor scale = weight == null ? invstd : invstd.mul(weight.view(perChannel));
+            dx = grad.sub(sumG.div(count)).sub(xhat.mul(sumGx.div(count))).mul(scale);
+        }
+        return new Tensor[] {dx, need[1] ? sumGx.reshape(x.size(1)) : null, need[2] ? sumG.reshape(x.size(1)) : null};
+    }
+
+    /**
      * One Adam/AdamW step in place on {@code param}, {@code expAvg} and {@code expAvgSq} from
      * {@code grad} (see {@link dev.kiln.spi.Backend#adamStep} for the arithmetic); {@code step} is
      * the 1-based step count that the bias corrections use. Nothing is recorded for autograd.

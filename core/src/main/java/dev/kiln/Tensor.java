@@ -4,6 +4,7 @@ import dev.kiln.graph.GradientEngine;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.OpKind;
 import dev.kiln.spi.Backend;
+import dev.kiln.spi.BatchNormOperands;
 import dev.kiln.spi.BinaryOp;
 import dev.kiln.spi.ConvGeometry;
 import dev.kiln.spi.PinnedBuffer;
@@ -2223,6 +2224,88 @@ public final class Tensor implements AutoCloseable {
             out.attach(node(OpKind.CONV2D_BACKWARD_WEIGHT, new Tensor[] {this, input}, this, input).attr(g).ints(groups));
         }
         return out;
+    }
+
+    /**
+     * Batch normalization of this {@code [N, C, *]} tensor per channel (dim 1), as PyTorch's
+     * {@code batch_norm}: with batch statistics when {@code training} or when a running statistic
+     * is null, updating the running statistics in place (momentum, unbiased variance) when
+     * training; with the running statistics otherwise. {@code weight}, {@code bias},
+     * {@code runningMean} and {@code runningVar} are {@code [C]} tensors of this dtype and device,
+     * each may be null. The backend computes it in one call (cuDNN on CUDA where it loads);
+     * differentiable in this tensor, weight and bias, to any order. {@code nn.F.batchNorm} is the
+     * user-facing form.
+     */
+    public Tensor batchNorm(Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar, boolean training,
+                            double momentum, double eps) {
+        String op = "batchNorm";
+        requireFloat(op);
+        if (rank() < 2) {
+            throw new IllegalArgumentException(op + ": expected an input of at least 2 dims [N, C, ...], got "
+                    + Shapes.str(layout.shape()));
+        }
+        long c = size(1);
+        for (Tensor t : new Tensor[] {weight, bias, runningMean, runningVar}) {
+            if (t == null) {
+                continue;
+            }
+            checkSameDevice(op, t);
+            if (t.rank() != 1 || t.size(0) != c || t.dtype != dtype) {
+                throw new IllegalArgumentException(op + ": input " + Shapes.str(layout.shape()) + " (" + dtype + ") has " + c
+                        + " channels but a weight, bias or running statistic is " + t.dtype + " " + Shapes.str(t.shape()));
+            }
+        }
+        Tensor out = empty(layout.shape(), dtype, device());
+        boolean batchStats = training || runningMean == null || runningVar == null;
+        if (!batchStats) {
+            if (recording(this, weight, bias)) {
+                // The evaluation map is affine per channel: recorded as one scale and one shift.
+                long[] perChannel = new long[rank()];
+                Arrays.fill(perChannel, 1);
+                perChannel[1] = c;
+                Tensor scale = runningVar.add(eps).rsqrt();
+                scale = weight == null ? scale : scale.mul(weight);
+                Tensor shift = runningMean.mul(scale).neg();
+                shift = bias == null ? shift : shift.add(bias);
+                return mul(scale.view(perChannel)).add(shift.view(perChannel));
+            }
+            backend().batchNormInference(storage(), layout, operands(weight, bias, runningMean, runningVar), eps,
+                    out.storage(), out.layout);
+            return out;
+        }
+        long count = numel() / Math.max(c, 1);
+        if (count <= 1 && training) {
+            throw new IllegalArgumentException(op + ": expected more than 1 value per channel when training, got input of shape "
+                    + Shapes.str(layout.shape()));
+        }
+        boolean update = training && runningMean != null && runningVar != null;
+        Tensor mean = empty(new long[] {c}, dtype, device());
+        Tensor invstd = empty(new long[] {c}, dtype, device());
+        backend().batchNormTraining(storage(), layout, operands(weight, bias, update ? runningMean : null,
+                update ? runningVar : null), momentum, eps, out.storage(), out.layout, mean.storage(), invstd.storage());
+        if (update) {
+            runningMean.bumpVersion();
+            runningVar.bumpVersion();
+        }
+        if (recording(this, weight, bias)) {
+            List<Tensor> inputs = new ArrayList<>(List.of(this));
+            if (weight != null) {
+                inputs.add(weight);
+            }
+            if (bias != null) {
+                inputs.add(bias);
+            }
+            out.attach(node(OpKind.BATCH_NORM, inputs.toArray(new Tensor[0]), this, weight, mean, invstd)
+                    .ints(weight != null ? 1 : 0, bias != null ? 1 : 0).doubles(eps));
+        }
+        return out;
+    }
+
+    private static BatchNormOperands operands(Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar) {
+        return new BatchNormOperands(weight == null ? null : weight.storage(), weight == null ? null : weight.layout,
+                bias == null ? null : bias.storage(), bias == null ? null : bias.layout,
+                runningMean == null ? null : runningMean.storage(), runningMean == null ? null : runningMean.layout,
+                runningVar == null ? null : runningVar.storage(), runningVar == null ? null : runningVar.layout);
     }
 
     /** Rank, dtype, device and kernel checks shared by the convolution ops; {@code channels} is what weight.size(0) must equal. */

@@ -184,8 +184,28 @@ final class Derivatives {
                     needs(node, 0) ? s[1].conv2d(g, geo, groups) : null,
                     needs(node, 1) ? s[0].conv2dBackwardInput(g, geo, groups) : null};
             }
+            case BATCH_NORM -> batchNorm(node, g, s);
             case CUSTOM -> custom(node, g);
         };
+    }
+
+    /** Inputs (x, weight?, bias?) as recorded; the gradients come from one fused call or its recorded composition. */
+    private static Tensor[] batchNorm(Node node, Tensor g, Tensor[] s) {
+        boolean hasWeight = node.ints()[0] == 1;
+        boolean hasBias = node.ints()[1] == 1;
+        int weightAt = hasWeight ? 1 : -1;
+        int biasAt = hasBias ? (hasWeight ? 2 : 1) : -1;
+        boolean[] need = {needs(node, 0), weightAt > 0 && needs(node, weightAt), biasAt > 0 && needs(node, biasAt)};
+        Tensor[] d = Fused.batchNormBackward(g, s[0], s[1], s[2], s[3], node.doubles()[0], need);
+        Tensor[] grads = new Tensor[node.numInputs()];
+        grads[0] = d[0];
+        if (hasWeight) {
+            grads[weightAt] = d[1];
+        }
+        if (hasBias) {
+            grads[biasAt] = d[2];
+        }
+        return grads;
     }
 
     private static Tensor[] one(Tensor g) {

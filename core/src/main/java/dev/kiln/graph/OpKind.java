@@ -140,6 +140,12 @@ public enum OpKind {
     CONV2D_BACKWARD_INPUT,
     /** Its weight gradient: inputs (grad, x); saved: (grad, x); as CONV2D. */
     CONV2D_BACKWARD_WEIGHT,
+    /**
+     * Batch normalization with batch statistics: inputs (x, then weight and bias where present);
+     * saved: (x, weight or null, batch mean, batch inverse std); ints: (has weight, has bias);
+     * doubles: (eps).
+     */
+    BATCH_NORM,
 
     /** A user-defined function; attr: its {@link CustomBackward}. */
     CUSTOM

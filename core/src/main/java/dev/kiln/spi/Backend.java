@@ -312,6 +312,46 @@ public interface Backend {
     }
 
     /**
+     * Batch normalization in training mode of {@code x} {@code [N, C, *]} over every dim but 1:
+     * {@code saveMean} and {@code saveInvstd} (contiguous {@code [C]}, x's dtype) receive the batch
+     * mean and {@code 1 / sqrt(var + eps)} of the biased variance, and
+     * {@code out = (x - mean) * invstd * weight + bias} (absent weight/bias: 1 and 0). When
+     * {@code p} has running statistics they are updated in place as PyTorch does:
+     * {@code running = (1 - momentum) * running + momentum * stat}, the variance unbiased
+     * ({@code var * M / (M - 1)} for {@code M} values per channel, {@code M > 1}). All operands share
+     * x's dtype. The default composes the primitives above; a backend overrides it with a library
+     * kernel (cuDNN).
+     */
+    default void batchNormTraining(Storage x, Layout xLayout, BatchNormOperands p, double momentum, double eps,
+                                   Storage out, Layout outLayout, Storage saveMean, Storage saveInvstd) {
+        BatchNormDefaults.training(this, x, xLayout, p, momentum, eps, out, outLayout, saveMean, saveInvstd);
+    }
+
+    /**
+     * Batch normalization in evaluation mode: {@code out = (x - runningMean) / sqrt(runningVar + eps)
+     * * weight + bias} per channel (dim 1); {@code p} must have running statistics.
+     */
+    default void batchNormInference(Storage x, Layout xLayout, BatchNormOperands p, double eps, Storage out,
+                                    Layout outLayout) {
+        BatchNormDefaults.inference(this, x, xLayout, p, eps, out, outLayout);
+    }
+
+    /**
+     * The gradients of {@link #batchNormTraining} from the gradient {@code grad} of its output, the
+     * input {@code x}, the weight (null when absent) and the saved statistics: {@code dx} (layout
+     * of x's shape), {@code dWeight = sum(grad * xhat)} and {@code dBias = sum(grad)} (contiguous
+     * {@code [C]}); each output may be null when not needed. With {@code xhat = (x - mean) * invstd}
+     * and {@code M} values per channel:
+     * {@code dx = (grad - sum(grad) / M - xhat * sum(grad * xhat) / M) * invstd * weight}.
+     */
+    default void batchNormBackward(Storage grad, Layout gradLayout, Storage x, Layout xLayout, Storage weight,
+                                   Layout weightLayout, Storage saveMean, Storage saveInvstd, Storage dx, Layout dxLayout,
+                                   Storage dWeight, Storage dBias) {
+        BatchNormDefaults.backward(this, grad, gradLayout, x, xLayout, weight, weightLayout, saveMean, saveInvstd, dx,
+                dxLayout, dWeight, dBias);
+    }
+
+    /**
      * One Adam or AdamW step, in place on {@code param}, {@code expAvg} and {@code expAvgSq}, all of
      * {@code grad}'s shape and one floating dtype. The arguments follow the CUDA kernel
      * {@code kiln_adam_step} ({@code kernels/src/main/cuda/nn.cu}); {@code biasCorrection1} and

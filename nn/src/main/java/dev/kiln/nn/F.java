@@ -494,52 +494,21 @@ public final class F {
                         + " channels but a weight, bias or running statistic has shape " + Shapes.str(t.shape()));
             }
         }
-        int[] dims = new int[x.dim() - 1];
-        long[] bshape = new long[x.dim()];
-        Arrays.fill(bshape, 1);
-        bshape[1] = c;
-        for (int i = 0, j = 0; i < x.dim(); i++) {
-            if (i != 1) {
-                dims[j++] = i;
+        // The op computes in x's dtype; operands of another dtype are converted, running statistics copied back.
+        Tensor mean = like(runningMean, x);
+        Tensor var = like(runningVar, x);
+        Tensor out = x.batchNorm(like(weight, x), like(bias, x), mean, var, training, momentum, eps);
+        if (training && runningMean != null && runningVar != null && (mean != runningMean || var != runningVar)) {
+            try (GradScope s = Kiln.noGrad()) {
+                runningMean.copy_(mean);
+                runningVar.copy_(var);
             }
-        }
-        long count = x.numel() / Math.max(c, 1);
-        Tensor out;
-        if (training || runningMean == null || runningVar == null) {
-            if (training && count <= 1) {
-                throw new IllegalArgumentException("batchNorm: expected more than 1 value per channel when training, got input"
-                        + " of shape " + Shapes.str(x.shape()));
-            }
-            Tensor mean = x.mean(dims, true);
-            Tensor centered = x.sub(mean);
-            Tensor var = centered.square().mean(dims, true);
-            if (training && runningMean != null && runningVar != null) {
-                try (GradScope s = Kiln.noGrad()) {
-                    Tensor unbiased = var.detach().reshape(c).mul((double) count / (count - 1));
-                    runningMean.mul_(1 - momentum).add_(mean.detach().reshape(c).to(runningMean.dtype()), momentum);
-                    runningVar.mul_(1 - momentum).add_(unbiased.to(runningVar.dtype()), momentum);
-                }
-            }
-            out = centered.mul(var.add(eps).rsqrt());
-            if (weight != null) {
-                out = out.mul(weight.view(bshape));
-            }
-            if (bias != null) {
-                out = out.add(bias.view(bshape));
-            }
-        } else {
-            // Evaluation: fold the statistics and the affine map into one scale and one shift per channel.
-            Tensor scale = runningVar.add(eps).rsqrt();
-            if (weight != null) {
-                scale = scale.mul(weight);
-            }
-            Tensor shift = runningMean.mul(scale).neg();
-            if (bias != null) {
-                shift = shift.add(bias);
-            }
-            out = x.mul(scale.view(bshape)).add(shift.view(bshape));
         }
         return out;
+    }
+
+    private static Tensor like(Tensor t, Tensor x) {
+        return t == null || t.dtype() == x.dtype() ? t : t.to(x.dtype());
     }
 
     /**
