@@ -1,4 +1,4 @@
-// A fake libcudnn.so.8: the handle, descriptor and convolution entry points that Kiln's CUDA
+// A fake libcudnn.so.8: the handle, descriptor, convolution and batch-norm entry points that Kiln's CUDA
 // backend calls through JCudnn, computed directly (a plain loop per output element, accumulated
 // in double) on the device memory of the fake libcuda.so.1, whose current context picks the
 // device. Every other cuDNN function JCudnn references exists as a stub that prints its name
@@ -10,10 +10,12 @@
 // path runs). It reports itself as cuDNN 8.9.7.
 //
 //   KILN_FAKE_CUDA_QUIET  set to 1 to silence the diagnostics on stderr
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <mutex>
 #include <set>
 #include <string>
@@ -460,6 +462,210 @@ EXPORT cudnnStatus_t cudnnConvolutionBackwardFilter(Handle* h, const void* alpha
   (void)algo;
   return execute("cudnnConvolutionBackwardFilter", Pass::FILTER, h, alpha, xd, const_cast<void*>(x), dwd, dw, cd, dyd,
                  const_cast<void*>(dy), beta, workspace, workspaceBytes);
+}
+
+// ---- batch normalization (spatial) ---------------------------------------------------------------
+
+enum { CUDNN_BATCHNORM_SPATIAL = 1 };
+
+namespace {
+
+// x and y alike, the per-channel descriptor 1 x C x 1 x 1 of x's type, dense operands in device memory.
+cudnnStatus_t bnCheck(const char* fn, Handle* h, int mode, const Tensor* xd, const Tensor* yd, const Tensor* bd) {
+  if (!h) return CUDNN_STATUS_NOT_INITIALIZED;
+  if (mode != CUDNN_BATCHNORM_SPATIAL) return fail(CUDNN_STATUS_NOT_SUPPORTED, fn, "only the spatial mode is emulated");
+  if (!xd || !yd || !bd || !xd->set || !yd->set || !bd->set) return fail(CUDNN_STATUS_BAD_PARAM, fn, "descriptor not set");
+  if (xd->dtype != yd->dtype || xd->n != yd->n || xd->c != yd->c || xd->h != yd->h || xd->w != yd->w)
+    return fail(CUDNN_STATUS_BAD_PARAM, fn, "x and y descriptors differ");
+  if (bd->dtype != xd->dtype || bd->n != 1 || bd->c != xd->c || bd->h != 1 || bd->w != 1)
+    return fail(CUDNN_STATUS_BAD_PARAM, fn, "the per-channel descriptor is not 1 x C x 1 x 1 of x's type");
+  return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t bnRanges(const char* fn, Handle* h, std::initializer_list<std::pair<const void*, uint64_t>> operands) {
+  for (const auto& o : operands) {
+    if (o.first && kiln_emu_check_range(h->device, o.first, o.second) != KILN_EMU_SUCCESS)
+      return fail(CUDNN_STATUS_BAD_PARAM, fn, std::string("an operand is not device memory: ") + kiln_emu_last_error());
+  }
+  return CUDNN_STATUS_SUCCESS;
+}
+
+// Per channel c: the values x[n, c, h, w] visited in order.
+template <class T, class F>
+void eachInChannel(const Tensor& d, int c, F f) {
+  for (int n = 0; n < d.n; n++)
+    for (int y = 0; y < d.h; y++)
+      for (int x = 0; x < d.w; x++) f(d.at(n, c, y, x));
+}
+
+template <class T>
+void bnTraining(const Tensor& xd, const T* x, const Tensor& yd, T* y, double alpha, double beta, const T* scale,
+                const T* bias, double factor, T* runningMean, T* runningVar, double eps, T* saveMean, T* saveInv) {
+  const double m = static_cast<double>(xd.n) * xd.h * xd.w;
+  for (int c = 0; c < xd.c; c++) {
+    double sum = 0, sq = 0;
+    eachInChannel<T>(xd, c, [&](long long i) { sum += x[i]; });
+    const double mean = sum / m;
+    eachInChannel<T>(xd, c, [&](long long i) { sq += (x[i] - mean) * (x[i] - mean); });
+    const double var = sq / m, inv = 1.0 / std::sqrt(var + eps);
+    for (int n = 0; n < xd.n; n++)
+      for (int hh = 0; hh < xd.h; hh++)
+        for (int ww = 0; ww < xd.w; ww++) {
+          T* out = &y[yd.at(n, c, hh, ww)];
+          double v = scale[c] * (x[xd.at(n, c, hh, ww)] - mean) * inv + bias[c];
+          *out = static_cast<T>(alpha * v + (beta == 0 ? 0.0 : beta * *out));
+        }
+    if (runningMean) runningMean[c] = static_cast<T>((1 - factor) * runningMean[c] + factor * mean);
+    if (runningVar) runningVar[c] = static_cast<T>((1 - factor) * runningVar[c] + factor * var * m / (m - 1));
+    if (saveMean) saveMean[c] = static_cast<T>(mean);
+    if (saveInv) saveInv[c] = static_cast<T>(inv);
+  }
+}
+
+template <class T>
+void bnInference(const Tensor& xd, const T* x, const Tensor& yd, T* y, double alpha, double beta, const T* scale,
+                 const T* bias, const T* mean, const T* var, double eps) {
+  for (int c = 0; c < xd.c; c++) {
+    const double inv = 1.0 / std::sqrt(static_cast<double>(var[c]) + eps);
+    for (int n = 0; n < xd.n; n++)
+      for (int hh = 0; hh < xd.h; hh++)
+        for (int ww = 0; ww < xd.w; ww++) {
+          T* out = &y[yd.at(n, c, hh, ww)];
+          double v = scale[c] * (x[xd.at(n, c, hh, ww)] - mean[c]) * inv + bias[c];
+          *out = static_cast<T>(alpha * v + (beta == 0 ? 0.0 : beta * *out));
+        }
+  }
+}
+
+template <class T>
+void bnBackward(const Tensor& xd, const T* x, const Tensor& dyd, const T* dy, const Tensor& dxd, T* dx, double aData,
+                double bData, double aParam, double bParam, const T* scale, T* dScale, T* dBias, double eps,
+                const T* savedMean, const T* savedInv) {
+  const double m = static_cast<double>(xd.n) * xd.h * xd.w;
+  for (int c = 0; c < xd.c; c++) {
+    double mean, inv;
+    if (savedMean && savedInv) {
+      mean = savedMean[c];
+      inv = savedInv[c];
+    } else {
+      double sum = 0, sq = 0;
+      eachInChannel<T>(xd, c, [&](long long i) { sum += x[i]; });
+      mean = sum / m;
+      eachInChannel<T>(xd, c, [&](long long i) { sq += (x[i] - mean) * (x[i] - mean); });
+      inv = 1.0 / std::sqrt(sq / m + eps);
+    }
+    double sumG = 0, sumGx = 0;
+    for (int n = 0; n < xd.n; n++)
+      for (int hh = 0; hh < xd.h; hh++)
+        for (int ww = 0; ww < xd.w; ww++) {
+          double g = dy[dyd.at(n, c, hh, ww)];
+          sumG += g;
+          sumGx += g * (x[xd.at(n, c, hh, ww)] - mean) * inv;
+        }
+    for (int n = 0; n < xd.n; n++)
+      for (int hh = 0; hh < xd.h; hh++)
+        for (int ww = 0; ww < xd.w; ww++) {
+          double xhat = (x[xd.at(n, c, hh, ww)] - mean) * inv;
+          double v = (dy[dyd.at(n, c, hh, ww)] - sumG / m - xhat * sumGx / m) * inv * scale[c];
+          T* out = &dx[dxd.at(n, c, hh, ww)];
+          *out = static_cast<T>(aData * v + (bData == 0 ? 0.0 : bData * *out));
+        }
+    dScale[c] = static_cast<T>(aParam * sumGx + (bParam == 0 ? 0.0 : bParam * dScale[c]));
+    dBias[c] = static_cast<T>(aParam * sumG + (bParam == 0 ? 0.0 : bParam * dBias[c]));
+  }
+}
+
+double scalar(const Tensor& d, const void* p) {
+  return d.dtype == CUDNN_DATA_DOUBLE ? *static_cast<const double*>(p) : *static_cast<const float*>(p);
+}
+
+}  // namespace
+
+EXPORT cudnnStatus_t cudnnDeriveBNTensorDescriptor(Tensor* derived, const Tensor* xd, int mode) {
+  if (!derived || !xd || !xd->set) return fail(CUDNN_STATUS_BAD_PARAM, "cudnnDeriveBNTensorDescriptor", "descriptor not set");
+  if (mode != CUDNN_BATCHNORM_SPATIAL)
+    return fail(CUDNN_STATUS_NOT_SUPPORTED, "cudnnDeriveBNTensorDescriptor", "only the spatial mode is emulated");
+  *derived = Tensor{true, xd->dtype, 1, xd->c, 1, 1, xd->c, 1, 1, 1};
+  return CUDNN_STATUS_SUCCESS;
+}
+
+EXPORT cudnnStatus_t cudnnBatchNormalizationForwardTraining(Handle* h, int mode, const void* alpha, const void* beta,
+                                                            const Tensor* xd, const void* x, const Tensor* yd, void* y,
+                                                            const Tensor* bd, const void* scale, const void* bias,
+                                                            double factor, void* runningMean, void* runningVar,
+                                                            double eps, void* saveMean, void* saveInv) {
+  const char* fn = "cudnnBatchNormalizationForwardTraining";
+  cudnnStatus_t rc = bnCheck(fn, h, mode, xd, yd, bd);
+  if (rc != CUDNN_STATUS_SUCCESS) return rc;
+  if (!alpha || !beta || !x || !y || !scale || !bias) return fail(CUDNN_STATUS_BAD_PARAM, fn, "a required pointer is null");
+  if ((runningMean == nullptr) != (runningVar == nullptr) || (saveMean == nullptr) != (saveInv == nullptr))
+    return fail(CUDNN_STATUS_BAD_PARAM, fn, "running (or saved) mean and variance must be both given or both null");
+  if (eps < 0) return fail(CUDNN_STATUS_BAD_PARAM, fn, "eps is negative");
+  uint64_t cb = bd->extent();
+  rc = bnRanges(fn, h, {{x, xd->extent()}, {y, yd->extent()}, {scale, cb}, {bias, cb}, {runningMean, cb}, {runningVar, cb},
+                        {saveMean, cb}, {saveInv, cb}});
+  if (rc != CUDNN_STATUS_SUCCESS) return rc;
+  double a = scalar(*xd, alpha), b = scalar(*xd, beta);
+  if (xd->dtype == CUDNN_DATA_DOUBLE)
+    bnTraining(*xd, static_cast<const double*>(x), *yd, static_cast<double*>(y), a, b, static_cast<const double*>(scale),
+               static_cast<const double*>(bias), factor, static_cast<double*>(runningMean), static_cast<double*>(runningVar),
+               eps, static_cast<double*>(saveMean), static_cast<double*>(saveInv));
+  else
+    bnTraining(*xd, static_cast<const float*>(x), *yd, static_cast<float*>(y), a, b, static_cast<const float*>(scale),
+               static_cast<const float*>(bias), factor, static_cast<float*>(runningMean), static_cast<float*>(runningVar), eps,
+               static_cast<float*>(saveMean), static_cast<float*>(saveInv));
+  return CUDNN_STATUS_SUCCESS;
+}
+
+EXPORT cudnnStatus_t cudnnBatchNormalizationForwardInference(Handle* h, int mode, const void* alpha, const void* beta,
+                                                             const Tensor* xd, const void* x, const Tensor* yd, void* y,
+                                                             const Tensor* bd, const void* scale, const void* bias,
+                                                             const void* mean, const void* var, double eps) {
+  const char* fn = "cudnnBatchNormalizationForwardInference";
+  cudnnStatus_t rc = bnCheck(fn, h, mode, xd, yd, bd);
+  if (rc != CUDNN_STATUS_SUCCESS) return rc;
+  if (!alpha || !beta || !x || !y || !scale || !bias || !mean || !var)
+    return fail(CUDNN_STATUS_BAD_PARAM, fn, "a required pointer is null");
+  uint64_t cb = bd->extent();
+  rc = bnRanges(fn, h, {{x, xd->extent()}, {y, yd->extent()}, {scale, cb}, {bias, cb}, {mean, cb}, {var, cb}});
+  if (rc != CUDNN_STATUS_SUCCESS) return rc;
+  double a = scalar(*xd, alpha), b = scalar(*xd, beta);
+  if (xd->dtype == CUDNN_DATA_DOUBLE)
+    bnInference(*xd, static_cast<const double*>(x), *yd, static_cast<double*>(y), a, b, static_cast<const double*>(scale),
+                static_cast<const double*>(bias), static_cast<const double*>(mean), static_cast<const double*>(var), eps);
+  else
+    bnInference(*xd, static_cast<const float*>(x), *yd, static_cast<float*>(y), a, b, static_cast<const float*>(scale),
+                static_cast<const float*>(bias), static_cast<const float*>(mean), static_cast<const float*>(var), eps);
+  return CUDNN_STATUS_SUCCESS;
+}
+
+EXPORT cudnnStatus_t cudnnBatchNormalizationBackward(Handle* h, int mode, const void* alphaData, const void* betaData,
+                                                     const void* alphaParam, const void* betaParam, const Tensor* xd,
+                                                     const void* x, const Tensor* dyd, const void* dy, const Tensor* dxd,
+                                                     void* dx, const Tensor* bd, const void* scale, void* dScale,
+                                                     void* dBias, double eps, const void* savedMean, const void* savedInv) {
+  const char* fn = "cudnnBatchNormalizationBackward";
+  cudnnStatus_t rc = bnCheck(fn, h, mode, xd, dyd, bd);
+  if (rc == CUDNN_STATUS_SUCCESS) rc = bnCheck(fn, h, mode, xd, dxd, bd);
+  if (rc != CUDNN_STATUS_SUCCESS) return rc;
+  if (!alphaData || !betaData || !alphaParam || !betaParam || !x || !dy || !dx || !scale || !dScale || !dBias)
+    return fail(CUDNN_STATUS_BAD_PARAM, fn, "a required pointer is null");
+  if ((savedMean == nullptr) != (savedInv == nullptr))
+    return fail(CUDNN_STATUS_BAD_PARAM, fn, "saved mean and inverse variance must be both given or both null");
+  uint64_t cb = bd->extent();
+  rc = bnRanges(fn, h, {{x, xd->extent()}, {dy, dyd->extent()}, {dx, dxd->extent()}, {scale, cb}, {dScale, cb},
+                        {dBias, cb}, {savedMean, cb}, {savedInv, cb}});
+  if (rc != CUDNN_STATUS_SUCCESS) return rc;
+  double ad = scalar(*xd, alphaData), bdd = scalar(*xd, betaData), ap = scalar(*xd, alphaParam), bp = scalar(*xd, betaParam);
+  if (xd->dtype == CUDNN_DATA_DOUBLE)
+    bnBackward(*xd, static_cast<const double*>(x), *dyd, static_cast<const double*>(dy), *dxd, static_cast<double*>(dx), ad,
+               bdd, ap, bp, static_cast<const double*>(scale), static_cast<double*>(dScale), static_cast<double*>(dBias), eps,
+               static_cast<const double*>(savedMean), static_cast<const double*>(savedInv));
+  else
+    bnBackward(*xd, static_cast<const float*>(x), *dyd, static_cast<const float*>(dy), *dxd, static_cast<float*>(dx), ad, bdd,
+               ap, bp, static_cast<const float*>(scale), static_cast<float*>(dScale), static_cast<float*>(dBias), eps,
+               static_cast<const float*>(savedMean), static_cast<const float*>(savedInv));
+  return CUDNN_STATUS_SUCCESS;
 }
 
 extern "C" __attribute__((visibility("hidden"))) cudnnStatus_t kiln_fake_cudnn_unimplemented(const char* name) {

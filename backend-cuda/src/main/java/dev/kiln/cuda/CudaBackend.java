@@ -4,6 +4,7 @@ import dev.kiln.DType;
 import dev.kiln.Device;
 import dev.kiln.Layout;
 import dev.kiln.spi.Backend;
+import dev.kiln.spi.BatchNormOperands;
 import dev.kiln.spi.BinaryOp;
 import dev.kiln.spi.ConvGeometry;
 import dev.kiln.spi.PinnedBuffer;
@@ -844,6 +845,32 @@ final class CudaBackend implements Backend {
         if (!CudnnConvolution.run(this, Cudnn.Pass.BACKWARD_FILTER, input, inputLayout, dst, dstLayout, grad, gradLayout, g,
                 groups)) {
             Backend.super.conv2dBackwardWeight(grad, gradLayout, input, inputLayout, g, groups, dst, dstLayout);
+        }
+    }
+
+    @Override
+    public void batchNormTraining(Storage x, Layout xLayout, BatchNormOperands p, double momentum, double eps, Storage out,
+                                  Layout outLayout, Storage saveMean, Storage saveInvstd) {
+        if (!CudnnBatchNorm.training(this, x, xLayout, p, momentum, eps, out, outLayout, saveMean, saveInvstd)) {
+            Backend.super.batchNormTraining(x, xLayout, p, momentum, eps, out, outLayout, saveMean, saveInvstd);
+        }
+    }
+
+    @Override
+    public void batchNormInference(Storage x, Layout xLayout, BatchNormOperands p, double eps, Storage out, Layout outLayout) {
+        if (!CudnnBatchNorm.inference(this, x, xLayout, p, eps, out, outLayout)) {
+            Backend.super.batchNormInference(x, xLayout, p, eps, out, outLayout);
+        }
+    }
+
+    @Override
+    public void batchNormBackward(Storage grad, Layout gradLayout, Storage x, Layout xLayout, Storage weight,
+                                  Layout weightLayout, Storage saveMean, Storage saveInvstd, Storage dx, Layout dxLayout,
+                                  Storage dWeight, Storage dBias) {
+        if (!CudnnBatchNorm.backward(this, grad, gradLayout, x, xLayout, weight, weightLayout, saveMean, saveInvstd, dx,
+                dxLayout, dWeight, dBias)) {
+            Backend.super.batchNormBackward(grad, gradLayout, x, xLayout, weight, weightLayout, saveMean, saveInvstd, dx,
+                    dxLayout, dWeight, dBias);
         }
     }
 

@@ -151,15 +151,15 @@ final class CudaRuntime {
     }
 
     /**
-     * Which path convolution and pooling take, and why, as the backend logs it once per device:
+     * Which path convolution, batch norm and pooling take, and why, as the backend logs it once per device:
      * cuDNN's convolutions when it loaded, else Kiln's kernels with the reason. Pooling always uses
      * Kiln's kernels: cuDNN's max pooling returns no window argmax, which Kiln saves for the backward
      * (and double backward), and may route ties to another element than PyTorch's first maximum.
      */
     static String convolutionPath(Cudnn.Status cudnn) {
         return cudnn.library() != null
-                ? "convolution uses cuDNN " + cudnn.library().version() + ", pooling Kiln's kernels"
-                : "convolution and pooling use Kiln's kernels (im2col + cuBLAS), cuDNN is not used: " + cudnn.reason();
+                ? "convolution and batch norm use cuDNN " + cudnn.library().version() + ", pooling Kiln's kernels"
+                : "convolution, batch norm and pooling use Kiln's kernels (im2col + cuBLAS), cuDNN is not used: " + cudnn.reason();
     }
 
     /** The process-wide allocator of page-locked host memory, or null when CUDA is unavailable. */

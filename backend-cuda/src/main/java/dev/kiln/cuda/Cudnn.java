@@ -3,7 +3,8 @@ package dev.kiln.cuda;
 import dev.kiln.spi.ConvGeometry;
 
 /**
- * The cuDNN calls the backend makes, on device addresses: the three passes of a 2-D convolution.
+ * The cuDNN calls the backend makes, on device addresses: the three passes of a 2-D convolution
+ * and spatial batch normalization (forward in training and inference mode, backward).
  * {@link JCudnnLibrary} implements it over JCudnn; a {@link CudaDriver} hands it out through
  * {@link CudaDriver#cudnn()} when cuDNN loaded, so the rest of the backend never touches JCudnn.
  */
@@ -40,6 +41,36 @@ interface Cudnn {
     boolean convolution(int device, Pass pass, boolean doublePrecision, long x, long w, long y, int n, int c, int o,
                         ConvGeometry g, int groups, Workspace workspace);
 
+    /**
+     * A spatial batch normalization over dense operands {@code [n, c, spatial]} (seen by cuDNN as
+     * NCHW with {@code h = spatial, w = 1}), float32 or float64 ({@code doublePrecision}); the
+     * per-channel operands are dense {@code [c]} of the same dtype.
+     */
+    record BatchNorm(int n, int c, int spatial, boolean doublePrecision, double eps) {
+    }
+
+    /**
+     * {@code y} from {@code x} with batch statistics, written to {@code saveMean} and
+     * {@code saveInvstd}; the running statistics (0 when absent) updated with factor
+     * {@code momentum} and the unbiased variance.
+     *
+     * @throws CudaException when a cuDNN call fails
+     */
+    void batchNormTraining(int device, BatchNorm p, long x, long y, long scale, long bias, double momentum, long runningMean,
+                           long runningVar, long saveMean, long saveInvstd);
+
+    /** {@code y} from {@code x} with the given statistics. @throws CudaException when a cuDNN call fails */
+    void batchNormInference(int device, BatchNorm p, long x, long y, long scale, long bias, long mean, long var);
+
+    /**
+     * {@code dx}, {@code dScale} and {@code dBias} (all written) from {@code dy}, {@code x} and the
+     * saved statistics of {@link #batchNormTraining}.
+     *
+     * @throws CudaException when a cuDNN call fails
+     */
+    void batchNormBackward(int device, BatchNorm p, long x, long dy, long dx, long scale, long dScale, long dBias, long saveMean,
+                           long saveInvstd);
+
     /** cuDNN as a driver found it: the library, or null and why not. */
     record Status(Cudnn library, String reason) {
         static Status absent(String reason) {
@@ -49,8 +80,8 @@ interface Cudnn {
         /** For the doctor: {@code "loaded, version 8.9.7; ..."} or {@code "not available: ..."}. */
         String describe() {
             return library != null
-                    ? "loaded, version " + library.version() + "; convolution uses cuDNN, pooling Kiln's kernels"
-                    : "not available: " + reason + "; convolution and pooling use Kiln's kernels (im2col + cuBLAS)";
+                    ? "loaded, version " + library.version() + "; convolution and batch norm use cuDNN, pooling Kiln's kernels"
+                    : "not available: " + reason + "; convolution, batch norm and pooling use Kiln's kernels (im2col + cuBLAS)";
         }
     }
 }

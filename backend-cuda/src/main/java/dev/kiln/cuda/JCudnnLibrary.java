@@ -5,6 +5,7 @@ import jcuda.JCudaVersion;
 import jcuda.LibUtils;
 import jcuda.Pointer;
 import jcuda.jcudnn.JCudnn;
+import jcuda.jcudnn.cudnnBatchNormMode;
 import jcuda.jcudnn.cudnnConvolutionBwdDataAlgoPerf;
 import jcuda.jcudnn.cudnnConvolutionBwdFilterAlgoPerf;
 import jcuda.jcudnn.cudnnConvolutionDescriptor;
@@ -48,7 +49,7 @@ final class JCudnnLibrary implements Cudnn {
     /** The cuDNN major version JCudnn 11.7.0's natives are built against. */
     static final int CUDNN_MAJOR = 8;
 
-    /** Calls of {@link #convolution} that ran on cuDNN, for tests that check which path ran. */
+    /** Calls of {@link #convolution} and of the batch-norm functions that ran on cuDNN, for tests that check which path ran. */
     static final AtomicLong CALLS = new AtomicLong();
 
     private final String version;
@@ -256,6 +257,58 @@ final class JCudnnLibrary implements Cudnn {
             JCudnn.cudnnDestroyFilterDescriptor(wd);
             JCudnn.cudnnDestroyTensorDescriptor(yd);
             JCudnn.cudnnDestroyTensorDescriptor(xd);
+        }
+    }
+
+    @Override
+    public void batchNormTraining(int device, BatchNorm p, long x, long y, long scale, long bias, double momentum,
+                                  long runningMean, long runningVar, long saveMean, long saveInvstd) {
+        batchNorm(p, "cudnnBatchNormalizationForwardTraining", (d, one, zero) -> JCudnn.cudnnBatchNormalizationForwardTraining(
+                handle(device), cudnnBatchNormMode.CUDNN_BATCHNORM_SPATIAL, one, zero, d[0], new RawPointer(x), d[0],
+                new RawPointer(y), d[1], new RawPointer(scale), new RawPointer(bias), momentum, new RawPointer(runningMean),
+                new RawPointer(runningVar), p.eps(), new RawPointer(saveMean), new RawPointer(saveInvstd)));
+    }
+
+    @Override
+    public void batchNormInference(int device, BatchNorm p, long x, long y, long scale, long bias, long mean, long var) {
+        batchNorm(p, "cudnnBatchNormalizationForwardInference", (d, one, zero) -> JCudnn.cudnnBatchNormalizationForwardInference(
+                handle(device), cudnnBatchNormMode.CUDNN_BATCHNORM_SPATIAL, one, zero, d[0], new RawPointer(x), d[0],
+                new RawPointer(y), d[1], new RawPointer(scale), new RawPointer(bias), new RawPointer(mean), new RawPointer(var),
+                p.eps()));
+    }
+
+    @Override
+    public void batchNormBackward(int device, BatchNorm p, long x, long dy, long dx, long scale, long dScale, long dBias,
+                                  long saveMean, long saveInvstd) {
+        batchNorm(p, "cudnnBatchNormalizationBackward", (d, one, zero) -> JCudnn.cudnnBatchNormalizationBackward(
+                handle(device), cudnnBatchNormMode.CUDNN_BATCHNORM_SPATIAL, one, zero, one, zero, d[0], new RawPointer(x), d[0],
+                new RawPointer(dy), d[0], new RawPointer(dx), d[1], new RawPointer(scale), new RawPointer(dScale),
+                new RawPointer(dBias), p.eps(), new RawPointer(saveMean), new RawPointer(saveInvstd)));
+    }
+
+    /** A batch-norm call: {@code descriptors[0]} is the data's, {@code [1]} the per-channel operands'. */
+    private interface BatchNormCall {
+        int run(cudnnTensorDescriptor[] descriptors, Pointer one, Pointer zero);
+    }
+
+    private static void batchNorm(BatchNorm p, String call, BatchNormCall body) {
+        int type = p.doublePrecision() ? cudnnDataType.CUDNN_DATA_DOUBLE : cudnnDataType.CUDNN_DATA_FLOAT;
+        cudnnTensorDescriptor[] d = {new cudnnTensorDescriptor(), new cudnnTensorDescriptor()};
+        check(JCudnn.cudnnCreateTensorDescriptor(d[0]), "cudnnCreateTensorDescriptor");
+        check(JCudnn.cudnnCreateTensorDescriptor(d[1]), "cudnnCreateTensorDescriptor");
+        try {
+            String what = "x [" + p.n() + ", " + p.c() + ", " + p.spatial() + ", 1], eps=" + p.eps();
+            check(JCudnn.cudnnSetTensor4dDescriptor(d[0], cudnnTensorFormat.CUDNN_TENSOR_NCHW, type, p.n(), p.c(), p.spatial(), 1),
+                    "cudnnSetTensor4dDescriptor", what);
+            check(JCudnn.cudnnDeriveBNTensorDescriptor(d[1], d[0], cudnnBatchNormMode.CUDNN_BATCHNORM_SPATIAL),
+                    "cudnnDeriveBNTensorDescriptor", what);
+            Pointer one = p.doublePrecision() ? Pointer.to(new double[] {1}) : Pointer.to(new float[] {1});
+            Pointer zero = p.doublePrecision() ? Pointer.to(new double[] {0}) : Pointer.to(new float[] {0});
+            check(body.run(d, one, zero), call, what);
+            CALLS.incrementAndGet();
+        } finally {
+            JCudnn.cudnnDestroyTensorDescriptor(d[1]);
+            JCudnn.cudnnDestroyTensorDescriptor(d[0]);
         }
     }
 

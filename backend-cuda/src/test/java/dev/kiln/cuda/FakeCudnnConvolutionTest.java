@@ -36,7 +36,7 @@ class FakeCudnnConvolutionTest {
         assertEquals("8.9.7", s.library().version());
         String doctor = Cuda.report().cudnn();
         assertTrue(doctor.startsWith("loaded, version 8.9.7"), doctor);
-        assertTrue(CudaRuntime.convolutionPath(s).startsWith("convolution uses cuDNN 8.9.7"), CudaRuntime.convolutionPath(s));
+        assertTrue(CudaRuntime.convolutionPath(s).startsWith("convolution and batch norm use cuDNN 8.9.7"), CudaRuntime.convolutionPath(s));
     }
 
     @ParameterizedTest(name = "{0} x[{1},{2},{3},{4}] o={5} k=({6},{7}) stride={8} pad={9} dil={10} groups={11}")
