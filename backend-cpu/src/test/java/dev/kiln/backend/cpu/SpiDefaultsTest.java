@@ -150,6 +150,47 @@ class SpiDefaultsTest {
     }
 
     /**
+     * Windows full of ties, signed zeros, NaN and minus infinity: the direct kernel's branch-free
+     * interior path must pick what the composite picks (the first maximum, else the first NaN) and
+     * keep that element's bits, the sign of zero included.
+     */
+    @Test
+    void maxPoolPicksTheFirstMaximumOrNaNBitForBit() {
+        float[] palette = {-1f, 0f, -0f, 2f, Float.NaN, Float.NEGATIVE_INFINITY, 2f, -0f};
+        java.util.Random random = new java.util.Random(8);
+        float[] data = new float[2 * 3 * 9 * 8];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = palette[random.nextInt(random.nextBoolean() ? palette.length : 3)];
+        }
+        Tensor x = Tensor.fromArray(data, 2, 3, 9, 8);
+        ConvGeometry[] geometries = {
+            new ConvGeometry(9, 8, 2, 2, 2, 2, 0, 0, 1, 1),
+            new ConvGeometry(9, 8, 3, 3, 1, 2, 1, 1, 1, 1),
+            new ConvGeometry(9, 8, 2, 3, 2, 1, 0, 1, 2, 1),
+        };
+        Backend[] backends = {new CpuBackend(), new PrimitivesOnly()};
+        for (ConvGeometry g : geometries) {
+            long[] outShape = {2, 3, g.outH(), g.outW()};
+            int n = (int) Layout.contiguous(outShape).numel();
+            int[][] bits = new int[2][n];
+            long[][] argmax = new long[2][n];
+            for (int i = 0; i < 2; i++) {
+                Storage v = backends[i].allocate(DType.FLOAT32, n);
+                Storage a = backends[i].allocate(DType.INT64, n);
+                backends[i].maxPool2d(x.storage(), x.layout(), g, v, Layout.contiguous(outShape), a, Layout.contiguous(outShape));
+                float[] values = new float[n];
+                backends[i].toHost(v, Layout.contiguous(outShape), values);
+                backends[i].toHost(a, Layout.contiguous(outShape), argmax[i]);
+                for (int j = 0; j < n; j++) {
+                    bits[i][j] = Float.floatToIntBits(values[j]); // one NaN pattern, zeros keep their sign
+                }
+            }
+            assertArrayEquals(argmax[1], argmax[0], "argmax, " + g);
+            assertArrayEquals(bits[1], bits[0], "value bits, " + g);
+        }
+    }
+
+    /**
      * The composite convolution defaults against a direct seven-loop reference in double precision,
      * with stride, padding, dilation, groups and non-contiguous operands.
      */
