@@ -340,11 +340,24 @@ final class VectorFloatKernels implements FloatKernels {
             int mr = Math.min(MR, mc - ir);
             int base = (ir / MR) * kc * MR;
             if (ars == 1 && acs != 1) {
-                // A is a transposed view (g^T @ x): read its rows of MR contiguous values.
-                for (int p = 0; p < kc; p++) {
-                    int src = off + ir + p * acs;
-                    for (int r = 0; r < mr; r++) {
-                        ap[base + p * MR + r] = a[src + r];
+                // A is a transposed view (g^T @ x, a convolution's columns): read its rows of MR
+                // contiguous values, a full row written out unrolled (faster than the inner loop in
+                // an A/B run on the CNN's 7744 x 288 columns).
+                if (mr == MR) {
+                    for (int p = 0, dst = base, src = off + ir; p < kc; p++, dst += MR, src += acs) {
+                        ap[dst] = a[src];
+                        ap[dst + 1] = a[src + 1];
+                        ap[dst + 2] = a[src + 2];
+                        ap[dst + 3] = a[src + 3];
+                        ap[dst + 4] = a[src + 4];
+                        ap[dst + 5] = a[src + 5];
+                    }
+                } else {
+                    for (int p = 0; p < kc; p++) {
+                        int src = off + ir + p * acs;
+                        for (int r = 0; r < mr; r++) {
+                            ap[base + p * MR + r] = a[src + r];
+                        }
                     }
                 }
             } else if (mr == MR && acs == 1) {
