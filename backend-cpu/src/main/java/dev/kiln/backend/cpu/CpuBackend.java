@@ -187,30 +187,6 @@ final class CpuBackend implements Backend {
         Convolution.im2col(cpu(src), srcLayout, geometry, padValue, cpu(dst), dstLayout);
     }
 
-    /**
-     * For one group and a contiguous output, unfolds each image's columns into its own contiguous
-     * {@code [K, L]} block and multiplies the weight into each image's {@code [O, L]} output rows
-     * directly, so no channel-major product is copied back; other cases use the SPI default.
-     */
-    @Override
-    public void conv2d(Storage input, Layout inputLayout, Storage weight, Layout weightLayout, ConvGeometry g, int groups,
-                       Storage out, Layout outLayout) {
-        if (groups != 1 || !outLayout.isContiguous() || !weightLayout.isContiguous()) {
-            Backend.super.conv2d(input, inputLayout, weight, weightLayout, g, groups, out, outLayout);
-            return;
-        }
-        long n = inputLayout.size(0);
-        long o = weightLayout.size(0);
-        long k = weightLayout.size(1) * g.kh() * g.kw();
-        long l = (long) g.outH() * g.outW();
-        Storage cols = allocate(input.dtype(), n * k * l);
-        Layout perImage = Layout.contiguous(n, k, l);
-        Convolution.im2col(cpu(input), inputLayout, g, 0, cpu(cols), perImage);
-        MatrixProduct.bmm(cpu(weight), new Layout(new long[] {n, o, k}, new long[] {0, k, 1}, weightLayout.offset()),
-                cpu(cols), perImage, cpu(out), new Layout(new long[] {n, o, l}, new long[] {o * l, l, 1}, outLayout.offset()));
-        cols.free();
-    }
-
     @Override
     public void maxPool2d(Storage src, Layout srcLayout, ConvGeometry g, Storage values, Layout valuesLayout,
                           Storage argmax, Layout argmaxLayout) {
