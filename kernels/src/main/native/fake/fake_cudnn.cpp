@@ -135,6 +135,12 @@ cudnnStatus_t ranges(const char* fn, Handle* h, const void* x, const Tensor* xd,
   return CUDNN_STATUS_SUCCESS;
 }
 
+// out = alpha * value + beta * out, cuDNN's blending of a result into its destination (beta 0: out is not read).
+template <class T>
+void blend(T* out, double alpha, double value, double beta) {
+  *out = static_cast<T>(alpha * value + (beta == 0 ? 0.0 : beta * *out));
+}
+
 enum class Pass { FORWARD, DATA, FILTER };
 
 // One pass of the convolution: FORWARD writes y, DATA writes x from y, FILTER writes w from x and
@@ -144,7 +150,6 @@ void run(Pass pass, const Tensor& xd, T* x, const Filter& f, T* w, const Conv& c
          double beta) {
   const int g = cd.groups, cg = f.c, og = f.k / g;
   auto wat = [&](int k, int c, int ky, int kx) { return ((static_cast<long long>(k) * f.c + c) * f.h + ky) * f.w + kx; };
-  auto blend = [&](T* p, double sum) { *p = static_cast<T>(alpha * sum + (beta == 0 ? 0.0 : beta * *p)); };
   if (pass == Pass::FORWARD) {
     for (int n = 0; n < yd.n; n++)
       for (int k = 0; k < yd.c; k++)
@@ -159,7 +164,7 @@ void run(Pass pass, const Tensor& xd, T* x, const Filter& f, T* w, const Conv& c
                   if (iy < 0 || iy >= xd.h || ix < 0 || ix >= xd.w) continue;
                   sum += static_cast<double>(x[xd.at(n, grp * cg + c, iy, ix)]) * w[wat(k, c, ky, kx)];
                 }
-            blend(&y[yd.at(n, k, oy, ox)], sum);
+            blend(&y[yd.at(n, k, oy, ox)], alpha, sum, beta);
           }
   } else if (pass == Pass::DATA) {
     for (int n = 0; n < xd.n; n++)
@@ -177,7 +182,7 @@ void run(Pass pass, const Tensor& xd, T* x, const Filter& f, T* w, const Conv& c
                   if (oy >= yd.h || ox >= yd.w) continue;
                   sum += static_cast<double>(y[yd.at(n, k, oy, ox)]) * w[wat(k, c, ky, kx)];
                 }
-            blend(&x[xd.at(n, ci, iy, ix)], sum);
+            blend(&x[xd.at(n, ci, iy, ix)], alpha, sum, beta);
           }
   } else {
     for (int k = 0; k < f.k; k++)
@@ -193,7 +198,7 @@ void run(Pass pass, const Tensor& xd, T* x, const Filter& f, T* w, const Conv& c
                   if (iy < 0 || iy >= xd.h || ix < 0 || ix >= xd.w) continue;
                   sum += static_cast<double>(y[yd.at(n, k, oy, ox)]) * x[xd.at(n, ci, iy, ix)];
                 }
-            blend(&w[wat(k, c, ky, kx)], sum);
+            blend(&w[wat(k, c, ky, kx)], alpha, sum, beta);
           }
   }
 }
@@ -490,12 +495,30 @@ cudnnStatus_t bnRanges(const char* fn, Handle* h, std::initializer_list<std::pai
   return CUDNN_STATUS_SUCCESS;
 }
 
-// Per channel c: the values x[n, c, h, w] visited in order.
-template <class T, class F>
-void eachInChannel(const Tensor& d, int c, F f) {
+// Every position (n, h, w) of a channel, in order.
+template <class F>
+void eachPosition(const Tensor& d, F f) {
   for (int n = 0; n < d.n; n++)
     for (int y = 0; y < d.h; y++)
-      for (int x = 0; x < d.w; x++) f(d.at(n, c, y, x));
+      for (int x = 0; x < d.w; x++) f(n, y, x);
+}
+
+// The mean and 1 / sqrt(biased variance + eps) of channel c, in double; var is the biased variance.
+struct Stats {
+  double mean, var, inv;
+};
+
+template <class T>
+Stats channelStats(const Tensor& xd, const T* x, int c, double eps) {
+  const double m = static_cast<double>(xd.n) * xd.h * xd.w;
+  double sum = 0, sq = 0;
+  eachPosition(xd, [&](int n, int y, int w) { sum += x[xd.at(n, c, y, w)]; });
+  const double mean = sum / m;
+  eachPosition(xd, [&](int n, int y, int w) {
+    double d = x[xd.at(n, c, y, w)] - mean;
+    sq += d * d;
+  });
+  return {mean, sq / m, 1.0 / std::sqrt(sq / m + eps)};
 }
 
 template <class T>
@@ -503,22 +526,14 @@ void bnTraining(const Tensor& xd, const T* x, const Tensor& yd, T* y, double alp
                 const T* bias, double factor, T* runningMean, T* runningVar, double eps, T* saveMean, T* saveInv) {
   const double m = static_cast<double>(xd.n) * xd.h * xd.w;
   for (int c = 0; c < xd.c; c++) {
-    double sum = 0, sq = 0;
-    eachInChannel<T>(xd, c, [&](long long i) { sum += x[i]; });
-    const double mean = sum / m;
-    eachInChannel<T>(xd, c, [&](long long i) { sq += (x[i] - mean) * (x[i] - mean); });
-    const double var = sq / m, inv = 1.0 / std::sqrt(var + eps);
-    for (int n = 0; n < xd.n; n++)
-      for (int hh = 0; hh < xd.h; hh++)
-        for (int ww = 0; ww < xd.w; ww++) {
-          T* out = &y[yd.at(n, c, hh, ww)];
-          double v = scale[c] * (x[xd.at(n, c, hh, ww)] - mean) * inv + bias[c];
-          *out = static_cast<T>(alpha * v + (beta == 0 ? 0.0 : beta * *out));
-        }
-    if (runningMean) runningMean[c] = static_cast<T>((1 - factor) * runningMean[c] + factor * mean);
-    if (runningVar) runningVar[c] = static_cast<T>((1 - factor) * runningVar[c] + factor * var * m / (m - 1));
-    if (saveMean) saveMean[c] = static_cast<T>(mean);
-    if (saveInv) saveInv[c] = static_cast<T>(inv);
+    const Stats st = channelStats(xd, x, c, eps);
+    eachPosition(xd, [&](int n, int h, int w) {
+      blend(&y[yd.at(n, c, h, w)], alpha, scale[c] * (x[xd.at(n, c, h, w)] - st.mean) * st.inv + bias[c], beta);
+    });
+    if (runningMean) runningMean[c] = static_cast<T>((1 - factor) * runningMean[c] + factor * st.mean);
+    if (runningVar) runningVar[c] = static_cast<T>((1 - factor) * runningVar[c] + factor * st.var * m / (m - 1));
+    if (saveMean) saveMean[c] = static_cast<T>(st.mean);
+    if (saveInv) saveInv[c] = static_cast<T>(st.inv);
   }
 }
 
@@ -527,13 +542,9 @@ void bnInference(const Tensor& xd, const T* x, const Tensor& yd, T* y, double al
                  const T* bias, const T* mean, const T* var, double eps) {
   for (int c = 0; c < xd.c; c++) {
     const double inv = 1.0 / std::sqrt(static_cast<double>(var[c]) + eps);
-    for (int n = 0; n < xd.n; n++)
-      for (int hh = 0; hh < xd.h; hh++)
-        for (int ww = 0; ww < xd.w; ww++) {
-          T* out = &y[yd.at(n, c, hh, ww)];
-          double v = scale[c] * (x[xd.at(n, c, hh, ww)] - mean[c]) * inv + bias[c];
-          *out = static_cast<T>(alpha * v + (beta == 0 ? 0.0 : beta * *out));
-        }
+    eachPosition(xd, [&](int n, int h, int w) {
+      blend(&y[yd.at(n, c, h, w)], alpha, scale[c] * (x[xd.at(n, c, h, w)] - mean[c]) * inv + bias[c], beta);
+    });
   }
 }
 
@@ -543,35 +554,21 @@ void bnBackward(const Tensor& xd, const T* x, const Tensor& dyd, const T* dy, co
                 const T* savedMean, const T* savedInv) {
   const double m = static_cast<double>(xd.n) * xd.h * xd.w;
   for (int c = 0; c < xd.c; c++) {
-    double mean, inv;
-    if (savedMean && savedInv) {
-      mean = savedMean[c];
-      inv = savedInv[c];
-    } else {
-      double sum = 0, sq = 0;
-      eachInChannel<T>(xd, c, [&](long long i) { sum += x[i]; });
-      mean = sum / m;
-      eachInChannel<T>(xd, c, [&](long long i) { sq += (x[i] - mean) * (x[i] - mean); });
-      inv = 1.0 / std::sqrt(sq / m + eps);
-    }
+    Stats st = savedMean && savedInv ? Stats{static_cast<double>(savedMean[c]), 0, static_cast<double>(savedInv[c])}
+                                     : channelStats(xd, x, c, eps);
+    auto xhat = [&](int n, int h, int w) { return (x[xd.at(n, c, h, w)] - st.mean) * st.inv; };
     double sumG = 0, sumGx = 0;
-    for (int n = 0; n < xd.n; n++)
-      for (int hh = 0; hh < xd.h; hh++)
-        for (int ww = 0; ww < xd.w; ww++) {
-          double g = dy[dyd.at(n, c, hh, ww)];
-          sumG += g;
-          sumGx += g * (x[xd.at(n, c, hh, ww)] - mean) * inv;
-        }
-    for (int n = 0; n < xd.n; n++)
-      for (int hh = 0; hh < xd.h; hh++)
-        for (int ww = 0; ww < xd.w; ww++) {
-          double xhat = (x[xd.at(n, c, hh, ww)] - mean) * inv;
-          double v = (dy[dyd.at(n, c, hh, ww)] - sumG / m - xhat * sumGx / m) * inv * scale[c];
-          T* out = &dx[dxd.at(n, c, hh, ww)];
-          *out = static_cast<T>(aData * v + (bData == 0 ? 0.0 : bData * *out));
-        }
-    dScale[c] = static_cast<T>(aParam * sumGx + (bParam == 0 ? 0.0 : bParam * dScale[c]));
-    dBias[c] = static_cast<T>(aParam * sumG + (bParam == 0 ? 0.0 : bParam * dBias[c]));
+    eachPosition(xd, [&](int n, int h, int w) {
+      double g = dy[dyd.at(n, c, h, w)];
+      sumG += g;
+      sumGx += g * xhat(n, h, w);
+    });
+    eachPosition(xd, [&](int n, int h, int w) {
+      double v = (dy[dyd.at(n, c, h, w)] - sumG / m - xhat(n, h, w) * sumGx / m) * st.inv * scale[c];
+      blend(&dx[dxd.at(n, c, h, w)], aData, v, bData);
+    });
+    blend(&dScale[c], aParam, sumGx, bParam);
+    blend(&dBias[c], aParam, sumG, bParam);
   }
 }
 

@@ -5,18 +5,15 @@ import dev.kiln.Layout;
 import dev.kiln.spi.BatchNormOperands;
 import dev.kiln.spi.Storage;
 
-import java.util.ArrayList;
-import java.util.List;
-
 /**
  * The CUDA backend's batch normalization through cuDNN (spatial mode, the input seen as
- * {@code [N, C, prod(rest), 1]}): dense copies of strided operands, ones and zeros for an absent
- * weight and bias, running statistics copied back when they were strided. Answers false, having
- * done nothing, when cuDNN cannot take the problem (not loaded, a dtype other than
- * float32/float64, sizes past {@code int}, no positive eps), and the backend then runs the SPI's
- * composition of Kiln kernels.
+ * {@code [N, C, prod(rest), 1]}): dense copies of strided operands ({@link DenseOperands}), ones
+ * and zeros for an absent weight and bias, running statistics copied back when they were
+ * strided. Answers false, having done nothing, when cuDNN cannot take the problem (not loaded, a
+ * dtype other than float32/float64, sizes past {@code int}, no positive eps), and the backend then
+ * runs the SPI's composition of Kiln kernels.
  */
-final class CudnnBatchNorm {
+final class CudnnBatchNorm implements AutoCloseable {
 
     /**
      * The eps given to cuDNN's backward, which uses it only to recompute statistics that are not
@@ -27,12 +24,15 @@ final class CudnnBatchNorm {
     private final CudaBackend backend;
     private final Cudnn cudnn;
     private final Cudnn.BatchNorm problem;
-    private final List<CudaStorage> temps = new ArrayList<>();
+    private final DType dtype;
+    private final DenseOperands operands;
 
-    private CudnnBatchNorm(CudaBackend backend, Cudnn cudnn, Cudnn.BatchNorm problem) {
+    private CudnnBatchNorm(CudaBackend backend, Cudnn cudnn, Cudnn.BatchNorm problem, DType dtype) {
         this.backend = backend;
         this.cudnn = cudnn;
         this.problem = problem;
+        this.dtype = dtype;
+        this.operands = new DenseOperands(backend);
     }
 
     /** The call for {@code x}, or null when cuDNN cannot take it. */
@@ -46,7 +46,8 @@ final class CudnnBatchNorm {
                 || xl.numel() > Integer.MAX_VALUE || !(eps > 0)) {
             return null;
         }
-        return new CudnnBatchNorm(backend, cudnn, new Cudnn.BatchNorm((int) n, (int) c, (int) spatial, dtype == DType.FLOAT64, eps));
+        return new CudnnBatchNorm(backend, cudnn, new Cudnn.BatchNorm((int) n, (int) c, (int) spatial, dtype == DType.FLOAT64, eps),
+                dtype);
     }
 
     static boolean training(CudaBackend backend, Storage x, Layout xl, BatchNormOperands p, double momentum, double eps,
@@ -55,21 +56,19 @@ final class CudnnBatchNorm {
         if (call == null) {
             return false;
         }
-        try {
-            Dense y = call.output(out, outLayout);
-            Dense rm = p.hasRunningStats() ? call.input(p.runningMean(), p.runningMeanLayout()) : null;
-            Dense rv = p.hasRunningStats() ? call.input(p.runningVar(), p.runningVarLayout()) : null;
-            call.cudnn.batchNormTraining(call.device(), call.problem, call.input(x, xl).address, y.address,
-                    call.scale(p).address, call.bias(p).address, momentum, rm == null ? 0 : rm.address,
-                    rv == null ? 0 : rv.address, ((CudaStorage) saveMean).address(), ((CudaStorage) saveInvstd).address());
+        try (call) {
+            DenseOperands.Operand y = call.operands.output(out, outLayout);
+            DenseOperands.Operand rm = p.hasRunningStats() ? call.operands.input(p.runningMean(), p.runningMeanLayout()) : null;
+            DenseOperands.Operand rv = p.hasRunningStats() ? call.operands.input(p.runningVar(), p.runningVarLayout()) : null;
+            call.cudnn.batchNormTraining(call.device(), call.problem, call.operands.input(x, xl).address, y.address,
+                    call.scale(p), call.bias(p), momentum, rm == null ? 0 : rm.address, rv == null ? 0 : rv.address,
+                    ((CudaStorage) saveMean).address(), ((CudaStorage) saveInvstd).address());
             y.writeBack();
             if (rm != null) {
                 rm.writeBack();
                 rv.writeBack();
             }
             return true;
-        } finally {
-            call.free();
         }
     }
 
@@ -79,15 +78,13 @@ final class CudnnBatchNorm {
         if (call == null) {
             return false;
         }
-        try {
-            Dense y = call.output(out, outLayout);
-            call.cudnn.batchNormInference(call.device(), call.problem, call.input(x, xl).address, y.address,
-                    call.scale(p).address, call.bias(p).address, call.input(p.runningMean(), p.runningMeanLayout()).address,
-                    call.input(p.runningVar(), p.runningVarLayout()).address);
+        try (call) {
+            DenseOperands.Operand y = call.operands.output(out, outLayout);
+            call.cudnn.batchNormInference(call.device(), call.problem, call.operands.input(x, xl).address, y.address,
+                    call.scale(p), call.bias(p), call.operands.input(p.runningMean(), p.runningMeanLayout()).address,
+                    call.operands.input(p.runningVar(), p.runningVarLayout()).address);
             y.writeBack();
             return true;
-        } finally {
-            call.free();
         }
     }
 
@@ -98,90 +95,49 @@ final class CudnnBatchNorm {
         if (call == null) {
             return false;
         }
-        try {
-            Layout perChannel = Layout.contiguous(xl.size(1));
-            Dense g = call.input(grad, gradLayout);
-            Dense d = dx != null ? call.output(dx, dxLayout) : call.scratch(xl.numel());
-            Dense dw = dWeight != null ? call.output(dWeight, perChannel) : call.scratch(xl.size(1));
-            Dense db = dBias != null ? call.output(dBias, perChannel) : call.scratch(xl.size(1));
-            Dense w = weight != null ? call.input(weight, weightLayout) : call.filled(1);
-            call.cudnn.batchNormBackward(call.device(), call.problem, call.input(x, xl).address, g.address, d.address, w.address,
-                    dw.address, db.address, ((CudaStorage) saveMean).address(), ((CudaStorage) saveInvstd).address());
-            d.writeBack();
-            return true;
-        } finally {
-            call.free();
-        }
-    }
-
-    /** A dense operand: the storage itself, or a contiguous copy written back to {@code storage} by {@link #writeBack}. */
-    private final class Dense {
-        final long address;
-        final CudaStorage copy;
-        final Storage storage;
-        final Layout layout;
-
-        Dense(long address, CudaStorage copy, Storage storage, Layout layout) {
-            this.address = address;
-            this.copy = copy;
-            this.storage = storage;
-            this.layout = layout;
-        }
-
-        void writeBack() {
-            if (copy != null && storage != null) {
-                backend.copy(copy, Layout.contiguous(layout.shape()), storage, layout);
+        try (call) {
+            // cuDNN writes all three gradients; the unwanted ones go to scratch memory.
+            DenseOperands.Operand d = dx != null ? call.operands.output(dx, dxLayout) : null;
+            long dxAt = d != null ? d.address : call.scratch(xl.numel());
+            long dWeightAt = dWeight != null ? ((CudaStorage) dWeight).address() : call.scratch(xl.size(1));
+            long dBiasAt = dBias != null ? ((CudaStorage) dBias).address() : call.scratch(xl.size(1));
+            long weightAt = weight != null ? call.operands.input(weight, weightLayout).address : call.filled(1);
+            call.cudnn.batchNormBackward(call.device(), call.problem, call.operands.input(x, xl).address,
+                    call.operands.input(grad, gradLayout).address, dxAt, weightAt, dWeightAt, dBiasAt,
+                    ((CudaStorage) saveMean).address(), ((CudaStorage) saveInvstd).address());
+            if (d != null) {
+                d.writeBack();
             }
+            return true;
         }
     }
 
-    private Dense input(Storage s, Layout l) {
-        Dense d = output(s, l);
-        if (d.copy != null) {
-            backend.copy(s, l, d.copy, Layout.contiguous(l.shape()));
-        }
-        return d;
+    /** The weight's address, or that of C ones. */
+    private long scale(BatchNormOperands p) {
+        return p.weight() != null ? operands.input(p.weight(), p.weightLayout()).address : filled(1);
     }
 
-    private Dense output(Storage s, Layout l) {
-        if (l.isContiguous()) {
-            return new Dense(((CudaStorage) s).address(l.offset()), null, s, l);
-        }
-        CudaStorage copy = scratchStorage(l.numel());
-        return new Dense(copy.address(), copy, s, l);
+    /** The bias's address, or that of C zeros. */
+    private long bias(BatchNormOperands p) {
+        return p.bias() != null ? operands.input(p.bias(), p.biasLayout()).address : filled(0);
     }
 
-    private Dense scratch(long numel) {
-        return new Dense(scratchStorage(numel).address(), null, null, null);
+    private long scratch(long numel) {
+        return operands.scratch(dtype, numel).address();
     }
 
-    private Dense filled(double value) {
-        CudaStorage s = scratchStorage(problem.c());
+    private long filled(double value) {
+        CudaStorage s = operands.scratch(dtype, problem.c());
         backend.fill(s, Layout.contiguous(problem.c()), value);
-        return new Dense(s.address(), null, null, null);
-    }
-
-    private Dense scale(BatchNormOperands p) {
-        return p.weight() != null ? input(p.weight(), p.weightLayout()) : filled(1);
-    }
-
-    private Dense bias(BatchNormOperands p) {
-        return p.bias() != null ? input(p.bias(), p.biasLayout()) : filled(0);
-    }
-
-    private CudaStorage scratchStorage(long numel) {
-        CudaStorage s = backend.allocate(problem.doublePrecision() ? DType.FLOAT64 : DType.FLOAT32, numel);
-        temps.add(s);
-        return s;
+        return s.address();
     }
 
     private int device() {
         return backend.device().index();
     }
 
-    private void free() {
-        for (CudaStorage t : temps) {
-            t.free();
-        }
+    @Override
+    public void close() {
+        operands.close();
     }
 }

@@ -167,7 +167,7 @@ final class JCudnnLibrary implements Cudnn {
     public boolean convolution(int device, Pass pass, boolean doublePrecision, long x, long w, long y, int n, int c, int o,
                                ConvGeometry g, int groups, Workspace workspace) {
         cudnnHandle h = handle(device);
-        int type = doublePrecision ? cudnnDataType.CUDNN_DATA_DOUBLE : cudnnDataType.CUDNN_DATA_FLOAT;
+        int type = dataType(doublePrecision);
         cudnnTensorDescriptor xd = new cudnnTensorDescriptor();
         cudnnTensorDescriptor yd = new cudnnTensorDescriptor();
         cudnnFilterDescriptor wd = new cudnnFilterDescriptor();
@@ -189,8 +189,8 @@ final class JCudnnLibrary implements Cudnn {
             check(JCudnn.cudnnSetConvolutionGroupCount(cd, groups), "cudnnSetConvolutionGroupCount", what);
             // Plain FMA math: no TF32 on tensor cores, whose 10-bit mantissas would break parity with the CPU.
             check(JCudnn.cudnnSetConvolutionMathType(cd, cudnnMathType.CUDNN_FMA_MATH), "cudnnSetConvolutionMathType", what);
-            Pointer one = doublePrecision ? Pointer.to(new double[] {1}) : Pointer.to(new float[] {1});
-            Pointer zero = doublePrecision ? Pointer.to(new double[] {0}) : Pointer.to(new float[] {0});
+            Pointer one = scalar(doublePrecision, 1);
+            Pointer zero = scalar(doublePrecision, 0);
             Pointer px = new RawPointer(x);
             Pointer pw = new RawPointer(w);
             Pointer py = new RawPointer(y);
@@ -292,7 +292,7 @@ final class JCudnnLibrary implements Cudnn {
     }
 
     private static void batchNorm(BatchNorm p, String call, BatchNormCall body) {
-        int type = p.doublePrecision() ? cudnnDataType.CUDNN_DATA_DOUBLE : cudnnDataType.CUDNN_DATA_FLOAT;
+        int type = dataType(p.doublePrecision());
         cudnnTensorDescriptor[] d = {new cudnnTensorDescriptor(), new cudnnTensorDescriptor()};
         check(JCudnn.cudnnCreateTensorDescriptor(d[0]), "cudnnCreateTensorDescriptor");
         check(JCudnn.cudnnCreateTensorDescriptor(d[1]), "cudnnCreateTensorDescriptor");
@@ -302,14 +302,21 @@ final class JCudnnLibrary implements Cudnn {
                     "cudnnSetTensor4dDescriptor", what);
             check(JCudnn.cudnnDeriveBNTensorDescriptor(d[1], d[0], cudnnBatchNormMode.CUDNN_BATCHNORM_SPATIAL),
                     "cudnnDeriveBNTensorDescriptor", what);
-            Pointer one = p.doublePrecision() ? Pointer.to(new double[] {1}) : Pointer.to(new float[] {1});
-            Pointer zero = p.doublePrecision() ? Pointer.to(new double[] {0}) : Pointer.to(new float[] {0});
-            check(body.run(d, one, zero), call, what);
+            check(body.run(d, scalar(p.doublePrecision(), 1), scalar(p.doublePrecision(), 0)), call, what);
             CALLS.incrementAndGet();
         } finally {
             JCudnn.cudnnDestroyTensorDescriptor(d[1]);
             JCudnn.cudnnDestroyTensorDescriptor(d[0]);
         }
+    }
+
+    private static int dataType(boolean doublePrecision) {
+        return doublePrecision ? cudnnDataType.CUDNN_DATA_DOUBLE : cudnnDataType.CUDNN_DATA_FLOAT;
+    }
+
+    /** A host scalar of the operands' type, as cuDNN's alpha and beta arguments want it. */
+    private static Pointer scalar(boolean doublePrecision, double value) {
+        return doublePrecision ? Pointer.to(new double[] {value}) : Pointer.to(new float[] {(float) value});
     }
 
     /** A heuristic's result Kiln takes: it ran, is deterministic and does not use tensor-core math. */
