@@ -66,15 +66,7 @@ public final class Fused {
     }
 
     private static Tensor[] batchNormBackwardRecorded(Tensor grad, Tensor x, Tensor weight, double eps, boolean[] need) {
-        int[] dims = new int[x.dim() - 1];
-        long[] perChannel = new long[x.dim()];
-        Arrays.fill(perChannel, 1);
-        perChannel[1] = x.size(1);
-        for (int i = 0, j = 0; i < x.dim(); i++) {
-            if (i != 1) {
-                dims[j++] = i;
-            }
-        }
+        int[] dims = Shapes.allDimsBut(x.dim(), 1);
         double count = (double) x.numel() / x.size(1);
         Tensor centered = x.sub(x.mean(dims, true));
         Tensor invstd = centered.square().mean(dims, true).add(eps).rsqrt();
@@ -83,7 +75,7 @@ public final class Fused {
         Tensor sumGx = grad.mul(xhat).sum(dims, true);
         Tensor dx = null;
         if (need[0]) {
-            Tensor scale = weight == null ? invstd : invstd.mul(weight.view(perChannel));
+            Tensor scale = weight == null ? invstd : invstd.mul(weight.view(Shapes.along(x.dim(), 1, x.size(1))));
             dx = grad.sub(sumG.div(count)).sub(xhat.mul(sumGx.div(count))).mul(scale);
         }
         return new Tensor[] {dx, need[1] ? sumGx.reshape(x.size(1)) : null, need[2] ? sumG.reshape(x.size(1)) : null};

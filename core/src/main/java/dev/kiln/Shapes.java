@@ -75,6 +75,25 @@ public final class Shapes {
         return out;
     }
 
+    /** The dims {@code 0..rank-1} but {@code dim}, ascending: what a per-channel statistic reduces over. */
+    public static int[] allDimsBut(int rank, int dim) {
+        int[] dims = new int[rank - 1];
+        for (int i = 0, j = 0; i < rank; i++) {
+            if (i != dim) {
+                dims[j++] = i;
+            }
+        }
+        return dims;
+    }
+
+    /** A rank-{@code rank} shape of ones but {@code size} at {@code dim}: a vector broadcast along the other dims. */
+    public static long[] along(int rank, int dim, long size) {
+        long[] shape = new long[rank];
+        Arrays.fill(shape, 1);
+        shape[dim] = size;
+        return shape;
+    }
+
     static long[] remove(long[] a, int index) {
         long[] out = new long[a.length - 1];
         System.arraycopy(a, 0, out, 0, index);

@@ -2260,9 +2260,7 @@ public final class Tensor implements AutoCloseable {
         if (!batchStats) {
             if (recording(this, weight, bias)) {
                 // The evaluation map is affine per channel: recorded as one scale and one shift.
-                long[] perChannel = new long[rank()];
-                Arrays.fill(perChannel, 1);
-                perChannel[1] = c;
+                long[] perChannel = Shapes.along(rank(), 1, c);
                 Tensor scale = runningVar.add(eps).rsqrt();
                 scale = weight == null ? scale : scale.mul(weight);
                 Tensor shift = runningMean.mul(scale).neg();

@@ -1,6 +1,7 @@
 package dev.kiln.spi;
 
 import dev.kiln.Layout;
+import dev.kiln.Shapes;
 
 /**
  * The batch-normalization defaults of {@link Backend}, composed of its primitives: per-channel
@@ -23,15 +24,8 @@ final class BatchNormDefaults {
         this.x = x;
         this.dense = Layout.contiguous(x.shape());
         this.c = x.size(1);
-        long[] keep = x.shape().clone();
-        this.dims = new int[x.rank() - 1];
-        for (int i = 0, j = 0; i < x.rank(); i++) {
-            if (i != 1) {
-                dims[j++] = i;
-                keep[i] = 1;
-            }
-        }
-        this.channels = Layout.contiguous(keep);
+        this.dims = Shapes.allDimsBut(x.rank(), 1);
+        this.channels = Layout.contiguous(Shapes.along(x.rank(), 1, c));
         this.count = x.numel() / Math.max(c, 1);
     }
 

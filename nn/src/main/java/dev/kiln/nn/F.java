@@ -557,9 +557,7 @@ public final class F {
         Tensor centered = g.sub(mean);
         Tensor var = centered.square().mean(2, true);
         Tensor out = centered.mul(var.add(eps).rsqrt()).reshape(x.shape());
-        long[] bshape = new long[x.dim()];
-        Arrays.fill(bshape, 1);
-        bshape[1] = c;
+        long[] bshape = Shapes.along(x.dim(), 1, c);
         if (weight != null) {
             out = out.mul(weight.view(bshape));
         }
@@ -773,10 +771,7 @@ public final class F {
 
     /** {@code [1, C, 1, ...]} view of a per-class weight for {@code [N, C, ...]}. */
     private static Tensor classView(Tensor weight, int rank) {
-        long[] shape = new long[rank];
-        Arrays.fill(shape, 1);
-        shape[1] = weight.size(0);
-        return weight.view(shape);
+        return weight.view(Shapes.along(rank, 1, weight.size(0)));
     }
 
     /** The negative log-likelihood of {@code logp [N, C, ...]} at {@code target [N, ...]}, with label smoothing. */
