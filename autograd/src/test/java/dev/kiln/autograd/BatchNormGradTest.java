@@ -30,6 +30,11 @@ class BatchNormGradTest {
         return l == 0 ? Tensor.randn(n, c).to(dtype) : Tensor.randn(n, l, c).to(dtype).transpose(1, 2);
     }
 
+    /** A dense float64 copy of {@code t} that requires grad: a leaf for gradcheck and autograd. */
+    private static Tensor leaf(Tensor t) {
+        return t.to(DType.FLOAT64).contiguous().requiresGrad(true);
+    }
+
     @ParameterizedTest(name = "{0} n={1} c={2} l={3} affine={4}")
     @CsvSource({
         "FLOAT64, 5, 3, 0, true",
@@ -103,9 +108,9 @@ class BatchNormGradTest {
     @Test
     void firstDerivativesMatchFiniteDifferences() {
         Kiln.manualSeed(5);
-        Tensor x = input(3, 2, 4, DType.FLOAT64).contiguous().requiresGrad(true);
-        Tensor w = Tensor.randn(2).to(DType.FLOAT64).requiresGrad(true);
-        Tensor b = Tensor.randn(2).to(DType.FLOAT64).requiresGrad(true);
+        Tensor x = leaf(input(3, 2, 4, DType.FLOAT64));
+        Tensor w = leaf(Tensor.randn(2));
+        Tensor b = leaf(Tensor.randn(2));
         Tensor mix = Tensor.randn(3, 2, 4).to(DType.FLOAT64);
         assertTrue(GradCheck.gradcheck(in -> in[0].batchNorm(in[1], in[2], null, null, true, MOMENTUM, EPS).mul(mix), x, w, b));
         assertTrue(GradCheck.gradcheck(in -> in[0].batchNorm(null, in[1], null, null, true, MOMENTUM, EPS).mul(mix), x, b));
@@ -118,8 +123,8 @@ class BatchNormGradTest {
     @Test
     void secondDerivativesMatchFiniteDifferences() {
         Kiln.manualSeed(6);
-        Tensor x = input(2, 2, 3, DType.FLOAT64).contiguous().requiresGrad(true);
-        Tensor w = Tensor.randn(2).to(DType.FLOAT64).requiresGrad(true);
+        Tensor x = leaf(input(2, 2, 3, DType.FLOAT64));
+        Tensor w = leaf(Tensor.randn(2));
         Tensor mix = Tensor.randn(2, 2, 3).to(DType.FLOAT64);
         assertTrue(GradCheck.gradcheck(in -> Kiln.enableGrad(() -> {
             Tensor y = in[0].batchNorm(in[1], null, null, null, true, MOMENTUM, EPS).mul(mix);
@@ -131,9 +136,9 @@ class BatchNormGradTest {
     @Test
     void theFusedBackwardAgreesWithItsRecordedComposition() {
         Kiln.manualSeed(7);
-        Tensor x = input(4, 3, 5, DType.FLOAT64).contiguous().requiresGrad(true);
-        Tensor w = Tensor.randn(3).to(DType.FLOAT64).requiresGrad(true);
-        Tensor b = Tensor.randn(3).to(DType.FLOAT64).requiresGrad(true);
+        Tensor x = leaf(input(4, 3, 5, DType.FLOAT64));
+        Tensor w = leaf(Tensor.randn(3));
+        Tensor b = leaf(Tensor.randn(3));
         Tensor mix = Tensor.randn(4, 3, 5).to(DType.FLOAT64);
         Tensor y = x.batchNorm(w, b, null, null, true, MOMENTUM, EPS).mul(mix).sum();
         List<Tensor> fused = Autograd.grad(y, null, List.of(x, w, b), true, false);
