@@ -20,38 +20,11 @@ final class Convolution {
 
     static void im2col(CpuStorage src, Layout sl, ConvGeometry g, double padValue, CpuStorage dst, Layout dl) {
         long c = sl.size(1);
-        int kh = g.kh();
-        int kw = g.kw();
-        int oh = (int) g.outH();
-        int ow = (int) g.outW();
-        int h = (int) g.h();
-        int sH = (int) sl.stride(2);
-        int sW = (int) sl.stride(3);
-        int dL = (int) dl.stride(2);
-        boolean f32 = src.dtype() == DType.FLOAT32;
-        Parallel.forRange(sl.size(0) * c, (long) kh * kw * oh * ow, (a, b) -> {
+        Parallel.forRange(sl.size(0) * c, (long) g.kh() * g.kw() * g.outH() * g.outW(), (a, b) -> {
             for (long nc = a; nc < b; nc++) {
                 long ni = nc / c;
-                long ci = nc % c;
-                int base = (int) (sl.offset() + ni * sl.stride(0) + ci * sl.stride(1));
-                for (int ki = 0; ki < kh; ki++) {
-                    for (int kj = 0; kj < kw; kj++) {
-                        long row = ci * kh * kw + (long) ki * kw + kj;
-                        int out = (int) (dl.offset() + ni * dl.stride(0) + row * dl.stride(1));
-                        Span xs = Span.of(g.sw(), kj * g.dw() - g.pw(), (int) g.w(), ow);
-                        for (int y = 0; y < oh; y++) {
-                            int iy = y * g.sh() - g.ph() + ki * g.dh();
-                            int o = out + y * ow * dL;
-                            int i = base + iy * sH + xs.first() * sW;
-                            boolean rowIn = iy >= 0 && iy < h;
-                            if (f32) {
-                                rowF32(src.floats(), i, sW, rowIn ? xs : Span.NONE, ow, dst.floats(), o, dL, (float) padValue);
-                            } else {
-                                row(src, i, sW, rowIn ? xs : Span.NONE, ow, dst, o, dL, padValue);
-                            }
-                        }
-                    }
-                }
+                unfold(src, sl, ni, nc % c, g, padValue, dst, (int) (dl.offset() + ni * dl.stride(0)),
+                        (int) dl.stride(1), (int) dl.stride(2), 0, (int) g.outH());
             }
         });
     }
@@ -59,45 +32,87 @@ final class Convolution {
     static void col2im(CpuStorage src, Layout sl, ConvGeometry g, CpuStorage dst, Layout dl) {
         Elementwise.fill(dst, dl, 0);
         long c = dl.size(1);
+        Parallel.forRange(dl.size(0) * c, (long) g.kh() * g.kw() * g.outH() * g.outW(), (a, b) -> {
+            for (long nc = a; nc < b; nc++) {
+                long ni = nc / c;
+                fold(src, (int) (sl.offset() + ni * sl.stride(0)), (int) sl.stride(1), (int) sl.stride(2), g,
+                        ni, nc % c, dst, dl, 0, (int) g.outH());
+            }
+        });
+    }
+
+    /**
+     * im2col of one plane, channel {@code ci} of sample {@code ni}, for the output rows
+     * {@code [y0, y1)}: column row {@code ci * kh * kw + ki * kw + kj} starts at
+     * {@code d + row * dRow}, and output position {@code (y, x)} lies {@code ((y - y0) * ow + x) * dL}
+     * further on.
+     */
+    static void unfold(CpuStorage src, Layout sl, long ni, long ci, ConvGeometry g, double padValue, CpuStorage dst,
+                       int d, int dRow, int dL, int y0, int y1) {
         int kh = g.kh();
         int kw = g.kw();
-        int oh = (int) g.outH();
+        int ow = (int) g.outW();
+        int h = (int) g.h();
+        int sH = (int) sl.stride(2);
+        int sW = (int) sl.stride(3);
+        int base = (int) (sl.offset() + ni * sl.stride(0) + ci * sl.stride(1));
+        boolean f32 = src.dtype() == DType.FLOAT32;
+        for (int ki = 0; ki < kh; ki++) {
+            for (int kj = 0; kj < kw; kj++) {
+                int out = d + (int) (ci * kh * kw + (long) ki * kw + kj) * dRow;
+                Span xs = Span.of(g.sw(), kj * g.dw() - g.pw(), (int) g.w(), ow);
+                for (int y = y0; y < y1; y++) {
+                    int iy = y * g.sh() - g.ph() + ki * g.dh();
+                    int o = out + (y - y0) * ow * dL;
+                    int i = base + iy * sH + xs.first() * sW;
+                    boolean rowIn = iy >= 0 && iy < h;
+                    if (f32) {
+                        rowF32(src.floats(), i, sW, rowIn ? xs : Span.NONE, ow, dst.floats(), o, dL, (float) padValue);
+                    } else {
+                        row(src, i, sW, rowIn ? xs : Span.NONE, ow, dst, o, dL, padValue);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The adjoint of {@link #unfold}: adds the columns at {@code s} (laid out as unfold writes
+     * them, with {@code sRow} and {@code sL}) for output rows {@code [y0, y1)} into plane
+     * {@code (ni, ci)} of {@code dst}.
+     */
+    static void fold(CpuStorage src, int s, int sRow, int sL, ConvGeometry g, long ni, long ci, CpuStorage dst, Layout dl,
+                     int y0, int y1) {
+        int kh = g.kh();
+        int kw = g.kw();
         int ow = (int) g.outW();
         int h = (int) g.h();
         int dH = (int) dl.stride(2);
         int dW = (int) dl.stride(3);
-        int sL = (int) sl.stride(2);
+        int base = (int) (dl.offset() + ni * dl.stride(0) + ci * dl.stride(1));
         boolean f32 = src.dtype() == DType.FLOAT32;
-        Parallel.forRange(dl.size(0) * c, (long) kh * kw * oh * ow, (a, b) -> {
-            for (long nc = a; nc < b; nc++) {
-                long ni = nc / c;
-                long ci = nc % c;
-                int base = (int) (dl.offset() + ni * dl.stride(0) + ci * dl.stride(1));
-                for (int ki = 0; ki < kh; ki++) {
-                    for (int kj = 0; kj < kw; kj++) {
-                        long row = ci * kh * kw + (long) ki * kw + kj;
-                        int in = (int) (sl.offset() + ni * sl.stride(0) + row * sl.stride(1));
-                        Span xs = Span.of(g.sw(), kj * g.dw() - g.pw(), (int) g.w(), ow);
-                        if (xs.count() == 0) {
-                            continue;
-                        }
-                        for (int y = 0; y < oh; y++) {
-                            int iy = y * g.sh() - g.ph() + ki * g.dh();
-                            if (iy < 0 || iy >= h) {
-                                continue;
-                            }
-                            int p = in + (y * ow + xs.from()) * sL;
-                            int q = base + iy * dH + xs.first() * dW;
-                            if (f32) {
-                                addRunF32(src.floats(), p, sL, dst.floats(), q, xs.step() * dW, xs.count());
-                            } else {
-                                addRun(src, p, sL, dst, q, xs.step() * dW, xs.count());
-                            }
-                        }
+        for (int ki = 0; ki < kh; ki++) {
+            for (int kj = 0; kj < kw; kj++) {
+                int in = s + (int) (ci * kh * kw + (long) ki * kw + kj) * sRow;
+                Span xs = Span.of(g.sw(), kj * g.dw() - g.pw(), (int) g.w(), ow);
+                if (xs.count() == 0) {
+                    continue;
+                }
+                for (int y = y0; y < y1; y++) {
+                    int iy = y * g.sh() - g.ph() + ki * g.dh();
+                    if (iy < 0 || iy >= h) {
+                        continue;
+                    }
+                    int p = in + ((y - y0) * ow + xs.from()) * sL;
+                    int q = base + iy * dH + xs.first() * dW;
+                    if (f32) {
+                        addRunF32(src.floats(), p, sL, dst.floats(), q, xs.step() * dW, xs.count());
+                    } else {
+                        addRun(src, p, sL, dst, q, xs.step() * dW, xs.count());
                     }
                 }
             }
-        });
+        }
     }
 
     /**

@@ -204,6 +204,46 @@ final class CpuBackend implements Backend {
         Convolution.col2im(cpu(src), srcLayout, geometry, cpu(dst), dstLayout);
     }
 
+    // Convolution: image by image for float32 batches (PerImageConvolution), the composite otherwise.
+
+    @Override
+    public void conv2d(Storage input, Layout inputLayout, Storage weight, Layout weightLayout, ConvGeometry g, int groups,
+                       Storage out, Layout outLayout) {
+        if (PerImageConvolution.applies(input.dtype(), groups, inputLayout.size(0), input.numel(), out.numel())
+                && weightLayout.isContiguous() && rowsOfImage(outLayout, g)) {
+            PerImageConvolution.forward(cpu(input), inputLayout, cpu(weight), weightLayout, g, cpu(out), outLayout);
+        } else {
+            Backend.super.conv2d(input, inputLayout, weight, weightLayout, g, groups, out, outLayout);
+        }
+    }
+
+    @Override
+    public void conv2dBackwardInput(Storage grad, Layout gradLayout, Storage weight, Layout weightLayout, ConvGeometry g,
+                                    int groups, Storage dst, Layout dstLayout) {
+        if (PerImageConvolution.applies(grad.dtype(), groups, dstLayout.size(0), grad.numel(), dst.numel())
+                && weightLayout.isContiguous() && rowsOfImage(gradLayout, g)) {
+            PerImageConvolution.backwardInput(cpu(grad), gradLayout, cpu(weight), weightLayout, g, cpu(dst), dstLayout);
+        } else {
+            Backend.super.conv2dBackwardInput(grad, gradLayout, weight, weightLayout, g, groups, dst, dstLayout);
+        }
+    }
+
+    @Override
+    public void conv2dBackwardWeight(Storage grad, Layout gradLayout, Storage input, Layout inputLayout, ConvGeometry g,
+                                     int groups, Storage dst, Layout dstLayout) {
+        if (PerImageConvolution.applies(grad.dtype(), groups, inputLayout.size(0), grad.numel(), input.numel())
+                && rowsOfImage(gradLayout, g)) {
+            PerImageConvolution.backwardWeight(cpu(grad), gradLayout, cpu(input), inputLayout, g, cpu(dst), dstLayout);
+        } else {
+            Backend.super.conv2dBackwardWeight(grad, gradLayout, input, inputLayout, g, groups, dst, dstLayout);
+        }
+    }
+
+    /** Whether each channel of each image of an {@code [N, O, outH, outW]} layout is one dense row. */
+    private static boolean rowsOfImage(Layout l, ConvGeometry g) {
+        return l.stride(3) == 1 && (l.stride(2) == g.outW() || l.size(2) == 1);
+    }
+
     // Fused kernels (issue 9): one pass for whole contiguous operands, the composite default otherwise.
 
     @Override
