@@ -86,29 +86,28 @@ final class Pooling {
         int kw = g.kw();
         int sH = sp.sh();
         int sW = sp.sw();
+        // Output columns whose windows lie inside the plane's width; rows are tested one by one.
+        int xa = Math.min(ow, (g.pw() + g.sw() - 1) / g.sw());
+        int xb = Math.max(xa, Math.min(ow, Math.floorDiv(w - 1 - (kw - 1) * g.dw() + g.pw(), g.sw()) + 1));
+        boolean pairs = kh == 2 && kw == 2 && g.dh() == 1 && g.dw() == 1 && sW == 1;
         for (int y = 0; y < oh; y++) {
             int y0 = y * g.sh() - g.ph();
             boolean rowsIn = y0 >= 0 && y0 + (kh - 1) * g.dh() < h;
+            int vRow = vo + y * vp.sh();
+            int aRow = ao + y * ap.sh();
+            int from = rowsIn ? xa : ow;
+            int to = rowsIn ? xb : ow;
+            if (pairs && from < to) {
+                maxPairsF32(s, in + y0 * sH + (from * g.sw() - g.pw()), g.sw(), sH, v, vRow + from * vp.sw(), vp.sw(),
+                        arg, aRow + from * ap.sw(), ap.sw(), to - from);
+            }
             for (int x = 0; x < ow; x++) {
+                if (pairs && x >= from && x < to) {
+                    continue;
+                }
                 int x0 = x * g.sw() - g.pw();
                 float best = Float.NEGATIVE_INFINITY;
                 int bestAt = 0;
-                if (rowsIn && x0 >= 0 && x0 + (kw - 1) * g.dw() < w) {
-                    // A window inside the plane (most of them): no bounds tests.
-                    int k = 0;
-                    for (int ky = 0, row = in + y0 * sH + x0 * sW; ky < kh; ky++, row += g.dh() * sH) {
-                        for (int kx = 0, at = row; kx < kw; kx++, k++, at += g.dw() * sW) {
-                            float e = s[at];
-                            if (e > best || (e != e && best == best)) {
-                                best = e;
-                                bestAt = k;
-                            }
-                        }
-                    }
-                    v[vo + y * vp.sh() + x * vp.sw()] = best;
-                    arg[ao + y * ap.sh() + x * ap.sw()] = bestAt;
-                    continue;
-                }
                 for (int ky = 0; ky < kh; ky++) {
                     int iy = y0 + ky * g.dh();
                     boolean rowIn = iy >= 0 && iy < h;
@@ -122,9 +121,38 @@ final class Pooling {
                         }
                     }
                 }
-                v[vo + y * vp.sh() + x * vp.sw()] = best;
-                arg[ao + y * ap.sh() + x * ap.sw()] = bestAt;
+                v[vRow + x * vp.sw()] = best;
+                arg[aRow + x * ap.sw()] = bestAt;
             }
+        }
+    }
+
+    /**
+     * {@code n} adjacent 2 x 2 windows inside the plane, the first at {@code s[p]}, {@code step}
+     * apart along the row, {@code sH} between its two rows. Branch-free: the index is chosen with
+     * integer selects on float compares (conditional moves; a float select is a branch in C2's
+     * x86 code) and the maximum with {@link Math#max}, since each compare of random data
+     * mispredicts half the time (4x slower). The value is re-read at the chosen index, so a
+     * {@code -0.0} that came first stays {@code -0.0}; a window holding NaN takes the general rule.
+     */
+    private static void maxPairsF32(float[] s, int p, int step, int sH, float[] v, int vo, int vStep, long[] arg, int ao,
+                                    int aStep, int n) {
+        for (int x = 0; x < n; x++, p += step) {
+            float a = s[p];
+            float b = s[p + 1];
+            float c = s[p + sH];
+            float d = s[p + sH + 1];
+            float ab = Math.max(a, b);
+            float cd = Math.max(c, d);
+            int iab = b > a ? 1 : 0;
+            int icd = d > c ? 3 : 2;
+            int at = cd > ab ? icd : iab;
+            float m = Math.max(ab, cd);
+            if (m != m) {
+                at = a != a ? 0 : b != b ? 1 : c != c ? 2 : 3;
+            }
+            v[vo + x * vStep] = s[p + (at & 1) + (at >> 1) * sH];
+            arg[ao + x * aStep] = at;
         }
     }
 
@@ -165,9 +193,25 @@ final class Pooling {
 
     private static void scatterPlaneF32(float[] gr, int go, Plane gp, long[] arg, int ao, Plane ap, ConvGeometry g,
                                         int oh, int ow, float[] d, int d0, Plane dp) {
+        int kw = g.kw();
+        int kk = g.kh() * kw;
+        int h = (int) g.h();
+        int w = (int) g.w();
         for (int y = 0; y < oh; y++) {
+            int y0 = y * g.sh() - g.ph();
+            boolean rowsIn = y0 >= 0 && y0 + (g.kh() - 1) * g.dh() < h;
             for (int x = 0; x < ow; x++) {
-                int q = argmaxAt(arg, ao, ap, g, y, x, d0, dp);
+                int x0 = x * g.sw() - g.pw();
+                int k = (int) arg[ao + y * ap.sh() + x * ap.sw()];
+                int q;
+                if (rowsIn && x0 >= 0 && x0 + (kw - 1) * g.dw() < w && k >= 0 && k < kk) {
+                    // A window inside the plane: no bounds tests, and no division for 2 x 2.
+                    int ky = kw == 2 ? k >> 1 : k / kw;
+                    int kx = k - ky * kw;
+                    q = d0 + (y0 + ky * g.dh()) * dp.sh() + (x0 + kx * g.dw()) * dp.sw();
+                } else {
+                    q = argmaxAt(arg, ao, ap, g, y, x, d0, dp);
+                }
                 if (q >= 0) {
                     d[q] += gr[go + y * gp.sh() + x * gp.sw()];
                 }

@@ -151,8 +151,8 @@ class SpiDefaultsTest {
 
     /**
      * Windows full of ties, signed zeros, NaN and minus infinity: the direct kernel's branch-free
-     * interior path must pick what the composite picks (the first maximum, else the first NaN) and
-     * keep that element's bits, the sign of zero included.
+     * 2 x 2 path and its general one must pick what the composite picks (the first maximum, else the
+     * first NaN) and keep that element's bits, the sign of zero included; the gradients then agree.
      */
     @Test
     void maxPoolPicksTheFirstMaximumOrNaNBitForBit() {
@@ -167,6 +167,8 @@ class SpiDefaultsTest {
             new ConvGeometry(9, 8, 2, 2, 2, 2, 0, 0, 1, 1),
             new ConvGeometry(9, 8, 3, 3, 1, 2, 1, 1, 1, 1),
             new ConvGeometry(9, 8, 2, 3, 2, 1, 0, 1, 2, 1),
+            new ConvGeometry(9, 8, 2, 2, 1, 1, 0, 0, 1, 1),
+            new ConvGeometry(9, 8, 2, 2, 2, 2, 1, 1, 1, 1),
         };
         Backend[] backends = {new CpuBackend(), new PrimitivesOnly()};
         for (ConvGeometry g : geometries) {
@@ -174,6 +176,8 @@ class SpiDefaultsTest {
             int n = (int) Layout.contiguous(outShape).numel();
             int[][] bits = new int[2][n];
             long[][] argmax = new long[2][n];
+            float[][] grads = new float[2][(int) x.numel()];
+            Tensor upstream = Tensor.randn(outShape);
             for (int i = 0; i < 2; i++) {
                 Storage v = backends[i].allocate(DType.FLOAT32, n);
                 Storage a = backends[i].allocate(DType.INT64, n);
@@ -184,9 +188,14 @@ class SpiDefaultsTest {
                 for (int j = 0; j < n; j++) {
                     bits[i][j] = Float.floatToIntBits(values[j]); // one NaN pattern, zeros keep their sign
                 }
+                Storage gin = backends[i].allocate(DType.FLOAT32, x.numel());
+                backends[i].maxPool2dBackward(upstream.storage(), upstream.layout(), a, Layout.contiguous(outShape), g, gin,
+                        Layout.contiguous(x.shape()));
+                backends[i].toHost(gin, Layout.contiguous(x.shape()), grads[i]);
             }
             assertArrayEquals(argmax[1], argmax[0], "argmax, " + g);
             assertArrayEquals(bits[1], bits[0], "value bits, " + g);
+            assertArrayEquals(grads[1], grads[0], 1e-6f, "gradient, " + g);
         }
     }
 
