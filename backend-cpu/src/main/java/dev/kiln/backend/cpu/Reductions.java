@@ -58,6 +58,15 @@ final class Reductions {
                     int base = (int) kept.indexOf(o);
                     state.reset(0);
                     int is = in.innerStride(0);
+                    if (op == ReduceOp.SUM && src.dtype() == DType.FLOAT32 && is == 1) {
+                        double sum = 0;
+                        for (long r = 0; r < in.rows; r++) {
+                            in.rowStart(r, starts);
+                            sum += sumRunF32(src.floats(), base + starts[0], in.inner);
+                        }
+                        Elementwise.write(dst, (int) keptDst.indexOf(o), sum);
+                        continue;
+                    }
                     long counter = 0;
                     for (long r = 0; r < in.rows; r++) {
                         in.rowStart(r, starts);
@@ -93,6 +102,29 @@ final class Reductions {
                 }
             });
         }
+    }
+
+    /**
+     * The sum of {@code x[p, p + n)} in double, over four interleaved partial sums so the adds do
+     * not wait on each other (a single chain ran at a quarter of the speed: the per-channel sums of
+     * a convolution's bias gradient).
+     */
+    private static double sumRunF32(float[] x, int p, int n) {
+        double s0 = 0;
+        double s1 = 0;
+        double s2 = 0;
+        double s3 = 0;
+        int j = 0;
+        for (; j + 4 <= n; j += 4) {
+            s0 += x[p + j];
+            s1 += x[p + j + 1];
+            s2 += x[p + j + 2];
+            s3 += x[p + j + 3];
+        }
+        for (; j < n; j++) {
+            s0 += x[p + j];
+        }
+        return (s0 + s1) + (s2 + s3);
     }
 
     /** Reduced positions from which a sum over few kept rows is split across the pool. */
