@@ -243,7 +243,8 @@ public final class F {
         ConvGeometry g = geometry(op, x, (int) weight.size(2), (int) weight.size(3), s, p, d);
         Tensor out = x.conv2d(weight, g, groups);
         if (bias != null) {
-            out = out.add(bias.view(1, o, 1, 1));
+            // Into the fresh product in place, as linear does: no second [N, O, H, W] tensor.
+            out = out.add_(bias.view(1, o, 1, 1));
         }
         return unbatched ? out.squeeze(0) : out;
     }

@@ -18,6 +18,13 @@ interface FloatKernels {
     void sgemm(int m, int n, int k, float[] a, int aOff, int aRowStride, int aColStride, float[] b, int bOff,
                int bRowStride, int bColStride, float[] c, int cOff, int ldc, boolean accumulate, ForkJoinPool pool);
 
+    /** The m x k left operand A packed as {@link #sgemmPacked} reads it. */
+    float[] packLeft(int m, int k, float[] a, int aOff, int aRowStride, int aColStride);
+
+    /** {@link #sgemm} on the calling thread with A from {@link #packLeft}. */
+    void sgemmPacked(int m, int n, int k, float[] packedA, float[] b, int bOff, int bRowStride, int bColStride, float[] c,
+                     int cOff, int ldc, boolean accumulate);
+
     /** {@code t[j] += s * r[j]} for {@code j < n} (fused multiply-adds). */
     void axpy(float[] t, float[] r, float s, int n);
 

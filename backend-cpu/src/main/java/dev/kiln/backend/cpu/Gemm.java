@@ -185,6 +185,43 @@ public final class Gemm {
     }
 
     /**
+     * A float left operand for many products on the calling thread (a convolution's weight over
+     * the images of a batch): packed once here when the Vector API kernel runs, instead of once per
+     * product.
+     */
+    static final class Left {
+        final int m;
+        final int k;
+        final float[] a;
+        final int aOff;
+        final int ars;
+        final int acs;
+        final float[] packed;
+
+        Left(int m, int k, float[] a, int aOff, int ars, int acs) {
+            this.m = m;
+            this.k = k;
+            this.a = a;
+            this.aOff = aOff;
+            this.ars = ars;
+            this.acs = acs;
+            this.packed = FloatKernels.INSTANCE != null ? FloatKernels.INSTANCE.packLeft(m, k, a, aOff, ars, acs) : null;
+        }
+    }
+
+    /** {@link #sgemm} on the calling thread with a left operand shared by many products. */
+    static void sgemm(Left a, int n, float[] b, int bOff, int bRowStride, int bColStride, float[] c, int cOff, int ldc,
+                      boolean accumulate) {
+        checkSizes("sgemm", a.m, n, a.k, ldc);
+        if (a.packed != null && a.m > 0 && n >= 8 && a.k > 0 && (long) a.m * n * a.k >= VECTOR_WORK) {
+            FloatKernels.INSTANCE.sgemmPacked(a.m, n, a.k, a.packed, b, bOff, bRowStride, bColStride, c, cOff, ldc,
+                    accumulate);
+        } else {
+            sgemm(a.m, n, a.k, a.a, a.aOff, a.ars, a.acs, b, bOff, bRowStride, bColStride, c, cOff, ldc, accumulate, null);
+        }
+    }
+
+    /**
      * Double-precision matrix multiply with the same contract as {@link #sgemm}. This path is
      * simpler than the float one (rank-1 updates on packed rows, no register tiling): it serves
      * gradcheck and float64 users, for whom exactness of the contract matters more than speed.

@@ -51,8 +51,7 @@ final class PerImageConvolution {
     static void forward(CpuStorage input, Layout il, CpuStorage weight, Layout wl, ConvGeometry g, CpuStorage out,
                         Layout ol) {
         Shape s = new Shape(il.size(0), il.size(1), wl.size(0), g);
-        float[] w = weight.floats();
-        int wOff = (int) wl.offset();
+        Gemm.Left w = new Gemm.Left(s.o, s.k, weight.floats(), (int) wl.offset(), s.k, 1);
         float[] o = out.floats();
         int bands = s.bands();
         Parallel.forRange(s.n * bands, s.work(), (from, to) -> {
@@ -62,8 +61,8 @@ final class PerImageConvolution {
                 int y1 = Math.min(s.oh, y0 + s.bandRows);
                 int cols = (y1 - y0) * s.ow;
                 float[] c = unfold(input, il, ni, g, s, y0, y1);
-                Gemm.sgemm(s.o, cols, s.k, w, wOff, s.k, 1, c, 0, cols, 1,
-                        o, (int) (ol.offset() + ni * ol.stride(0)) + y0 * s.ow, (int) ol.stride(1), false, null);
+                Gemm.sgemm(w, cols, c, 0, cols, 1, o, (int) (ol.offset() + ni * ol.stride(0)) + y0 * s.ow,
+                        (int) ol.stride(1), false);
             }
         });
     }
@@ -73,8 +72,7 @@ final class PerImageConvolution {
                               Layout dl) {
         Shape s = new Shape(dl.size(0), dl.size(1), wl.size(0), g);
         Elementwise.fill(dst, dl, 0);
-        float[] w = weight.floats();
-        int wOff = (int) wl.offset();
+        Gemm.Left wt = new Gemm.Left(s.k, s.o, weight.floats(), (int) wl.offset(), 1, s.k);
         float[] gr = grad.floats();
         // One image per unit: its bands' windows overlap in the input rows they fold into.
         Parallel.forRange(s.n, s.work() * s.bands(), (from, to) -> {
@@ -83,8 +81,8 @@ final class PerImageConvolution {
                     int y1 = Math.min(s.oh, y0 + s.bandRows);
                     int cols = (y1 - y0) * s.ow;
                     float[] c = scratch(s.k * cols);
-                    Gemm.sgemm(s.k, cols, s.o, w, wOff, 1, s.k, gr, (int) (gl.offset() + ni * gl.stride(0)) + y0 * s.ow,
-                            (int) gl.stride(1), 1, c, 0, cols, false, null);
+                    Gemm.sgemm(wt, cols, gr, (int) (gl.offset() + ni * gl.stride(0)) + y0 * s.ow, (int) gl.stride(1), 1,
+                            c, 0, cols, false);
                     CpuStorage columns = new CpuStorage(DType.FLOAT32, c, c.length);
                     for (long ci = 0; ci < s.c; ci++) {
                         Convolution.fold(columns, 0, cols, 1, g, ni, ci, dst, dl, y0, y1);

@@ -86,7 +86,7 @@ final class VectorFloatKernels implements FloatKernels {
                 int nc = Math.min(slab, n - j0);
                 int panels = (nc + NR - 1) / NR;
                 for (int d0 = 0; d0 < k; d0 += depth) {
-                    Product pr = new Product(m, nc, d0, Math.min(k, d0 + depth), a, aOff, ars, acs, b, bOff + j0 * bcs, brs,
+                    Product pr = new Product(m, nc, d0, Math.min(k, d0 + depth), a, aOff, ars, acs, null, b, bOff + j0 * bcs, brs,
                             bcs, bp, c, cOff + j0, ldc, accumulate || d0 > 0);
                     if (parallel) {
                         pr.runOn(pool, threads);
@@ -99,6 +99,36 @@ final class VectorFloatKernels implements FloatKernels {
         } finally {
             if (parallel) {
                 BufferPool.recycle(bp);
+            }
+        }
+    }
+
+    /**
+     * A's m x k blocks as {@link Product#compute} reads them, all depth blocks one after another:
+     * for a left operand many single-threaded products share (a convolution's weight).
+     */
+    @Override
+    public float[] packLeft(int m, int k, float[] a, int aOff, int ars, int acs) {
+        int rows = roundUp(m, MR);
+        float[] ap = new float[rows * k];
+        for (int pc = 0; pc < k; pc += KC) {
+            packA(a, aOff + pc * acs, ars, acs, m, Math.min(KC, k - pc), ap, pc * rows);
+        }
+        return ap;
+    }
+
+    @Override
+    public void sgemmPacked(int m, int n, int k, float[] packedA, float[] b, int bOff, int brs, int bcs, float[] c,
+                            int cOff, int ldc, boolean accumulate) {
+        int slab = Math.min(roundUp(n, NR), NC);
+        float[] bp = WORK.get().b(slab * Math.min(KC, k));
+        for (int j0 = 0; j0 < n; j0 += slab) {
+            int nc = Math.min(slab, n - j0);
+            for (int d0 = 0; d0 < k; d0 += KC) {
+                Product pr = new Product(m, nc, d0, Math.min(k, d0 + KC), null, 0, 0, 0, packedA, b, bOff + j0 * bcs, brs,
+                        bcs, bp, c, cOff + j0, ldc, accumulate || d0 > 0);
+                pr.packB(0, (nc + NR - 1) / NR);
+                pr.compute(0, m, 0, (nc + NR - 1) / NR);
             }
         }
     }
@@ -221,8 +251,9 @@ final class VectorFloatKernels implements FloatKernels {
      * {@code pc}, its NR-column panels of kc rows each, the block at {@code (pc - d0) * panels * NR}.
      * C is overwritten by the first depth block unless {@code accumulate}.
      */
-    private record Product(int m, int n, int d0, int d1, float[] a, int aOff, int ars, int acs, float[] b, int bOff,
-                           int brs, int bcs, float[] bp, float[] c, int cOff, int ldc, boolean accumulate) {
+    private record Product(int m, int n, int d0, int d1, float[] a, int aOff, int ars, int acs, float[] packedA,
+                           float[] b, int bOff, int brs, int bcs, float[] bp, float[] c, int cOff, int ldc,
+                           boolean accumulate) {
 
         private int panels() {
             return (n + NR - 1) / NR;
@@ -281,7 +312,12 @@ final class VectorFloatKernels implements FloatKernels {
                     int q1 = Math.min(p1, q0 + NC / NR);
                     for (int ic = i0; ic < i1; ic += MC) {
                         int mc = Math.min(MC, i1 - ic);
-                        packA(a, aOff + ic * ars + pc * acs, ars, acs, mc, kc, ap);
+                        // A prepacked by packLeft holds depth block pc at pc * (m rounded up to MR).
+                        float[] as = packedA == null ? ap : packedA;
+                        int aBase = packedA == null ? 0 : pc * roundUp(m, MR) + ic * kc;
+                        if (packedA == null) {
+                            packA(a, aOff + ic * ars + pc * acs, ars, acs, mc, kc, ap, 0);
+                        }
                         for (int p = q0; p < q1; p++) {
                             int jr = p * NR;
                             int nr = Math.min(NR, n - jr);
@@ -292,7 +328,7 @@ final class VectorFloatKernels implements FloatKernels {
                                 // Partial tiles go through a scratch tile. The kernel is called from here
                                 // only: inlined into a small caller it ran unintrinsified (boxed vectors).
                                 boolean full = mr == MR && nr == NR;
-                                kernel(kc, ap, (ir / MR) * kc * MR, bp, bBase, full ? c : w.tile, full ? cAt : 0,
+                                kernel(kc, as, aBase + (ir / MR) * kc * MR, bp, bBase, full ? c : w.tile, full ? cAt : 0,
                                         full ? ldc : NR, full ? overwrite : true);
                                 if (!full) {
                                     edge(c, cAt, ldc, mr, nr, overwrite, w.tile);
@@ -334,11 +370,11 @@ final class VectorFloatKernels implements FloatKernels {
         }
     }
 
-    /** A's mc x kc block as MR-row panels, each kc columns of MR floats (zero-padded at the bottom edge). */
-    private static void packA(float[] a, int off, int ars, int acs, int mc, int kc, float[] ap) {
+    /** A's mc x kc block as MR-row panels from {@code ap[start]} on, each kc columns of MR floats (zero-padded at the bottom edge). */
+    private static void packA(float[] a, int off, int ars, int acs, int mc, int kc, float[] ap, int start) {
         for (int ir = 0; ir < mc; ir += MR) {
             int mr = Math.min(MR, mc - ir);
-            int base = (ir / MR) * kc * MR;
+            int base = start + (ir / MR) * kc * MR;
             if (ars == 1 && acs != 1) {
                 // A is a transposed view (g^T @ x, a convolution's columns): read its rows of MR
                 // contiguous values, a full row written out unrolled (faster than the inner loop in

@@ -1,5 +1,6 @@
 package dev.kiln.backend.cpu;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -185,6 +186,31 @@ class GemmTest {
             }
         }
         assertOutsideUntouched(c, before, cOff, ldc, t.m, t.n);
+    }
+
+    /**
+     * A left operand packed once ({@link Gemm.Left}) gives the same bits as the plain product on the
+     * calling thread, for every layout and size, reused over two products.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void sharedLeftOperandMatchesThePlainProduct(Case t) {
+        Random rnd = new Random(t.hashCode());
+        Operand a = new Operand(t.m, t.k, t.la, 3, rnd).roundedToFloat();
+        Gemm.Left left = new Gemm.Left(t.m, t.k, a.floats(), a.off, a.rs, a.cs);
+        for (int round = 0; round < 2; round++) {
+            Operand b = new Operand(t.k, t.n, t.lb, 5, rnd).roundedToFloat();
+            int ldc = t.n + 2;
+            float[] expected = new float[3 + t.m * ldc];
+            for (int i = 0; i < expected.length; i++) {
+                expected[i] = (float) (rnd.nextDouble() - 0.5);
+            }
+            float[] got = expected.clone();
+            Gemm.sgemm(t.m, t.n, t.k, a.floats(), a.off, a.rs, a.cs, b.floats(), b.off, b.rs, b.cs, expected, 3, ldc,
+                    t.accumulate, null);
+            Gemm.sgemm(left, t.n, b.floats(), b.off, b.rs, b.cs, got, 3, ldc, t.accumulate);
+            assertArrayEquals(expected, got, t + ", product " + round);
+        }
     }
 
     @ParameterizedTest(name = "{0}")
