@@ -69,12 +69,16 @@ final class VectorFloatKernels implements FloatKernels {
                       float[] c, int cOff, int ldc, boolean accumulate, ForkJoinPool pool) {
         int threads = pool == null ? 1 : pool.getParallelism();
         boolean parallel = threads >= 2 && (long) m * n * k >= PARALLEL_WORK;
-        if (parallel && rowParts(m, threads) < threads && rowParts(n, threads) >= threads * 2 && k >= KC / 2) {
+        if (parallel && rowParts(m, threads) < threads && rowParts(n, threads) >= threads * 2 && k >= KC) {
             transposed(m, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, accumulate, pool);
             return;
         }
         if (parallel && gridParts(m, roundUp(n, NR) / NR, threads) < threads && k >= 4 * KC * threads) {
             depthSplit(m, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, accumulate, pool, threads);
+            return;
+        }
+        if (parallel && rowParts(m, threads) == 1 && roundUp(n, NR) / NR >= threads) {
+            columnSplit(m, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, accumulate, pool, threads);
             return;
         }
         int slab = Math.min(roundUp(n, NR), parallel ? (int) (MAX_PACKED_B / KC / NR * NR) : NC);
@@ -222,6 +226,27 @@ final class VectorFloatKernels implements FloatKernels {
                 c[cOff + i * ldc + j] = sum;
             }
         }
+    }
+
+    /**
+     * Too few rows of C to share (a linear layer's 64 x 128 or 64 x 1600 output over a batch of
+     * 64): one task per thread takes a slab of whole panels and multiplies it as a single-thread
+     * product, packing its own part of B and all of A into its thread's buffers. Sharing B's
+     * packing instead costs two pool barriers and a fresh packed-B array, which for these
+     * sub-millisecond products left the pool slower than one thread (45 against 66-83 GFLOP/s).
+     */
+    private void columnSplit(int m, int n, int k, float[] a, int aOff, int ars, int acs, float[] b, int bOff, int brs,
+                             int bcs, float[] c, int cOff, int ldc, boolean accumulate, ForkJoinPool pool, int threads) {
+        int panels = roundUp(n, NR) / NR;
+        List<ForkJoinTask<?>> tasks = new ArrayList<>();
+        int parts = Math.min(panels, threads);
+        for (int t = 0; t < parts; t++) {
+            int j0 = panels * t / parts * NR;
+            int j1 = Math.min(n, panels * (t + 1) / parts * NR);
+            tasks.add(task(() -> sgemm(m, j1 - j0, k, a, aOff, ars, acs, b, bOff + j0 * bcs, brs, bcs, c, cOff + j0, ldc,
+                    accumulate, null)));
+        }
+        run(pool, tasks);
     }
 
     private static ForkJoinTask<?> task(Runnable body) {
