@@ -4,8 +4,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
-import java.util.concurrent.RecursiveAction;
 
 /**
  * Dense matrix multiply on Java arrays: the CPU backend's GEMM.
@@ -286,34 +284,17 @@ public final class Gemm {
         int colsPer = (n + colBlocks - 1) / colBlocks;
         int rowBlocks = Math.max(1, (target + colBlocks - 1) / colBlocks);
         int rowsPer = roundUp((m + rowBlocks - 1) / rowBlocks, mr);
-        List<ForkJoinTask<?>> tasks = new ArrayList<>();
+        List<Runnable> tasks = new ArrayList<>();
         for (int i0 = 0; i0 < m; i0 += rowsPer) {
             for (int j0 = 0; j0 < n; j0 += colsPer) {
                 int bi0 = i0;
                 int bi1 = Math.min(m, i0 + rowsPer);
                 int bj0 = j0;
                 int bj1 = Math.min(n, j0 + colsPer);
-                tasks.add(new RecursiveAction() {
-                    @Override
-                    protected void compute() {
-                        body.run(bi0, bi1, bj0, bj1);
-                    }
-                });
+                tasks.add(() -> body.run(bi0, bi1, bj0, bj1));
             }
         }
-        if (tasks.size() == 1) {
-            body.run(0, m, 0, n);
-        } else if (ForkJoinTask.getPool() == pool) {
-            // Already on one of the pool's workers: fork into it rather than block a worker.
-            ForkJoinTask.invokeAll(tasks);
-        } else {
-            pool.invoke(new RecursiveAction() {
-                @Override
-                protected void compute() {
-                    invokeAll(tasks);
-                }
-            });
-        }
+        Parallel.run(pool, tasks);
     }
 
     private static int roundUp(int x, int q) {

@@ -7,8 +7,6 @@ import jdk.incubator.vector.VectorSpecies;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
-import java.util.concurrent.RecursiveAction;
 
 /**
  * {@link FloatKernels} on the Vector API: a BLIS-style SGEMM whose micro-kernel keeps a 6 x 16
@@ -32,6 +30,11 @@ final class VectorFloatKernels implements FloatKernels {
 
     /** Products from this many multiply-adds up are split across the pool. */
     private static final long PARALLEL_WORK = 1L << 21;
+    /**
+     * Pooled products below this many multiply-adds are split into per-thread column slabs
+     * ({@link #columnSplit}) rather than sharing B's packing.
+     */
+    private static final long SPLIT_WORK = 1L << 24;
     /** Most floats of packed B held at once (64 MiB); wider products are done in column slabs. */
     private static final long MAX_PACKED_B = 1L << 24;
 
@@ -77,7 +80,7 @@ final class VectorFloatKernels implements FloatKernels {
             depthSplit(m, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, accumulate, pool, threads);
             return;
         }
-        if (parallel && rowParts(m, threads) == 1 && roundUp(n, NR) / NR >= threads) {
+        if (parallel && roundUp(n, NR) / NR >= threads && (rowParts(m, threads) == 1 || (long) m * n * k < SPLIT_WORK)) {
             columnSplit(m, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, accumulate, pool, threads);
             return;
         }
@@ -167,12 +170,12 @@ final class VectorFloatKernels implements FloatKernels {
         float[] t = BufferPool.floats(m * n);
         try {
             sgemm(n, m, k, b, bOff, bcs, brs, a, aOff, acs, ars, t, 0, m, false, pool);
-            List<ForkJoinTask<?>> tasks = new ArrayList<>();
+            List<Runnable> tasks = new ArrayList<>();
             int parts = pool.getParallelism() * 2;
             for (int q = 0; q < parts; q++) {
                 int j0 = (int) ((long) n * q / parts);
                 int j1 = (int) ((long) n * (q + 1) / parts);
-                tasks.add(task(() -> {
+                tasks.add(() -> {
                     // In blocks of 64 columns, so the block of t being read stays in L1.
                     for (int jb = j0; jb < j1; jb += 64) {
                         int je = Math.min(j1, jb + 64);
@@ -183,7 +186,7 @@ final class VectorFloatKernels implements FloatKernels {
                             }
                         }
                     }
-                }));
+                });
             }
             run(pool, tasks);
         } finally {
@@ -202,18 +205,18 @@ final class VectorFloatKernels implements FloatKernels {
         int parts = Math.min(threads * 2, k / (2 * KC));
         boolean transpose = n < NR && m > n;
         float[][] partial = new float[parts][m * n];
-        List<ForkJoinTask<?>> tasks = new ArrayList<>();
+        List<Runnable> tasks = new ArrayList<>();
         for (int t = 0; t < parts; t++) {
             int p0 = (int) ((long) k * t / parts);
             int p1 = (int) ((long) k * (t + 1) / parts);
             float[] out = partial[t];
-            tasks.add(task(() -> {
+            tasks.add(() -> {
                 if (transpose) {
                     sgemm(n, m, p1 - p0, b, bOff + p0 * brs, bcs, brs, a, aOff + p0 * acs, acs, ars, out, 0, m, false, null);
                 } else {
                     sgemm(m, n, p1 - p0, a, aOff + p0 * acs, ars, acs, b, bOff + p0 * brs, brs, bcs, out, 0, n, false, null);
                 }
-            }));
+            });
         }
         run(pool, tasks);
         for (int i = 0; i < m; i++) {
@@ -229,41 +232,29 @@ final class VectorFloatKernels implements FloatKernels {
     }
 
     /**
-     * Too few rows of C to share (a linear layer's 64 x 128 or 64 x 1600 output over a batch of
-     * 64): one task per thread takes a slab of whole panels and multiplies it as a single-thread
-     * product, packing its own part of B and all of A into its thread's buffers. Sharing B's
-     * packing instead costs two pool barriers and a fresh packed-B array, which for these
-     * sub-millisecond products left the pool slower than one thread (45 against 66-83 GFLOP/s).
+     * A product under {@link #SPLIT_WORK} or with too few rows of C to share (a linear layer's
+     * 64 x 128 or 128 x 784 over a batch of 64): one task per thread takes a slab of whole panels
+     * and multiplies it as a single-thread product, packing its own part of B and all of A into its
+     * thread's buffers. Sharing B's packing instead costs two pool barriers and a fresh packed-B
+     * array, which for these sub-millisecond products left the pool slower than one thread (31-45
+     * against 66-87 GFLOP/s).
      */
     private void columnSplit(int m, int n, int k, float[] a, int aOff, int ars, int acs, float[] b, int bOff, int brs,
                              int bcs, float[] c, int cOff, int ldc, boolean accumulate, ForkJoinPool pool, int threads) {
         int panels = roundUp(n, NR) / NR;
-        List<ForkJoinTask<?>> tasks = new ArrayList<>();
+        List<Runnable> tasks = new ArrayList<>();
         int parts = Math.min(panels, threads);
         for (int t = 0; t < parts; t++) {
             int j0 = panels * t / parts * NR;
             int j1 = Math.min(n, panels * (t + 1) / parts * NR);
-            tasks.add(task(() -> sgemm(m, j1 - j0, k, a, aOff, ars, acs, b, bOff + j0 * bcs, brs, bcs, c, cOff + j0, ldc,
-                    accumulate, null)));
+            tasks.add(() -> sgemm(m, j1 - j0, k, a, aOff, ars, acs, b, bOff + j0 * bcs, brs, bcs, c, cOff + j0, ldc,
+                    accumulate, null));
         }
         run(pool, tasks);
     }
 
-    private static ForkJoinTask<?> task(Runnable body) {
-        return new RecursiveAction() {
-            @Override
-            protected void compute() {
-                body.run();
-            }
-        };
-    }
-
-    private static void run(ForkJoinPool pool, List<ForkJoinTask<?>> tasks) {
-        if (ForkJoinTask.getPool() == pool) {
-            ForkJoinTask.invokeAll(tasks);
-        } else {
-            pool.submit(() -> ForkJoinTask.invokeAll(tasks)).join();
-        }
+    private static void run(ForkJoinPool pool, List<Runnable> tasks) {
+        Parallel.run(pool, tasks);
     }
 
     private static int roundUp(int x, int q) {
@@ -287,25 +278,25 @@ final class VectorFloatKernels implements FloatKernels {
         /** Packs B on the pool, then computes C's blocks on it. */
         void runOn(ForkJoinPool pool, int threads) {
             int panels = panels();
-            List<ForkJoinTask<?>> packs = new ArrayList<>();
+            List<Runnable> packs = new ArrayList<>();
             int packParts = Math.min(panels, threads * 2);
             for (int t = 0; t < packParts; t++) {
                 int p0 = panels * t / packParts;
                 int p1 = panels * (t + 1) / packParts;
-                packs.add(task(() -> packB(p0, p1)));
+                packs.add(() -> packB(p0, p1));
             }
             run(pool, packs);
             int rowParts = rowParts(m, threads);
             int colParts = colParts(rowParts, panels, threads);
             int rowsPer = roundUp((m + rowParts - 1) / rowParts, MR);
-            List<ForkJoinTask<?>> work = new ArrayList<>();
+            List<Runnable> work = new ArrayList<>();
             for (int i0 = 0; i0 < m; i0 += rowsPer) {
                 for (int t = 0; t < colParts; t++) {
                     int r0 = i0;
                     int r1 = Math.min(m, i0 + rowsPer);
                     int p0 = panels * t / colParts;
                     int p1 = panels * (t + 1) / colParts;
-                    work.add(task(() -> compute(r0, r1, p0, p1)));
+                    work.add(() -> compute(r0, r1, p0, p1));
                 }
             }
             run(pool, work);
