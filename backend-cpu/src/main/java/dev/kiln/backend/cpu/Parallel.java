@@ -4,8 +4,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The CPU backend's one shared thread pool, sized to the cores, a parallel range loop that stays
@@ -91,19 +93,27 @@ final class Parallel {
 
         void runWith(ForkJoinPool pool, int helpers) {
             AtomicInteger[] states = new AtomicInteger[Math.max(1, helpers)];
+            Thread caller = Thread.currentThread();
             busyHelpers.set(helpers);
             for (int h = 0; h < helpers; h++) {
                 AtomicInteger state = new AtomicInteger(PENDING);
                 states[h] = state;
-                pool.execute(() -> {
-                    if (state.compareAndSet(PENDING, RUNNING)) {
-                        try {
-                            drain();
-                        } finally {
-                            busyHelpers.decrementAndGet();
+                try {
+                    pool.execute(() -> {
+                        if (state.compareAndSet(PENDING, RUNNING)) {
+                            try {
+                                drain();
+                            } finally {
+                                if (busyHelpers.decrementAndGet() == 0) {
+                                    LockSupport.unpark(caller);
+                                }
+                            }
                         }
-                    }
-                });
+                    });
+                } catch (RejectedExecutionException e) {
+                    state.set(SKIPPED); // a pool shutting down: the caller does the parts alone
+                    busyHelpers.decrementAndGet();
+                }
             }
             drain();
             for (int h = 0; h < helpers; h++) {
@@ -111,12 +121,13 @@ final class Parallel {
                     busyHelpers.decrementAndGet();
                 }
             }
-            // The helpers still busy are each finishing one part.
+            // The helpers still busy are each finishing one part: spin briefly, then sleep until the
+            // last one wakes this thread.
             for (int spins = 0; busyHelpers.get() > 0; spins++) {
-                if (spins < 1 << 12) {
+                if (spins < 1 << 10) {
                     Thread.onSpinWait();
                 } else {
-                    Thread.yield();
+                    LockSupport.park(this);
                 }
             }
             Throwable t = failure.get();

@@ -94,6 +94,15 @@ class ParallelTest {
         }
     }
 
+    @Test
+    void aPoolThatRefusesWorkLeavesEveryPartToTheCaller() {
+        ForkJoinPool closed = new ForkJoinPool(2);
+        closed.shutdown();
+        AtomicIntegerArray runs = new AtomicIntegerArray(9);
+        Parallel.run(closed, counting(runs, () -> { }));
+        assertOnce(runs);
+    }
+
     private static void sleepBriefly() {
         try {
             Thread.sleep(1);
