@@ -61,7 +61,7 @@ final class Parallel {
      */
     static void run(ForkJoinPool pool, List<? extends Runnable> parts) {
         int n = parts.size();
-        if (n == 1 || pool.getParallelism() < 2) {
+        if (n <= 1 || pool.getParallelism() < 2) {
             parts.forEach(Runnable::run);
             return;
         }
