@@ -11,31 +11,15 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.Future;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** Checks {@link Gemm} against a naive triple loop computed in double. */
-class GemmTest {
-
-    private static ForkJoinPool pool;
-
-    @BeforeAll
-    static void startPool() {
-        // Three workers, so block grids that do not divide evenly are exercised too.
-        pool = new ForkJoinPool(3);
-    }
-
-    @AfterAll
-    static void stopPool() {
-        pool.shutdown();
-    }
+class GemmTest extends ThreeWorkerPool {
 
     /** How a logical rows x cols matrix is laid out in its array. */
     enum Layout {

@@ -1,7 +1,5 @@
 package dev.kiln.backend.cpu;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -14,19 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** {@link Parallel#run}: every part once, from outside the pool and inside it, failures after all parts. */
-class ParallelTest {
-
-    private static ForkJoinPool pool;
-
-    @BeforeAll
-    static void startPool() {
-        pool = new ForkJoinPool(3);
-    }
-
-    @AfterAll
-    static void stopPool() {
-        pool.shutdown();
-    }
+class ParallelTest extends ThreeWorkerPool {
 
     private static List<Runnable> counting(AtomicIntegerArray runs, Runnable extra) {
         List<Runnable> parts = new ArrayList<>();
