@@ -92,7 +92,7 @@ final class Parallel {
         }
 
         void runWith(ForkJoinPool pool, int helpers) {
-            AtomicInteger[] states = new AtomicInteger[Math.max(1, helpers)];
+            AtomicInteger[] states = new AtomicInteger[helpers];
             Thread caller = Thread.currentThread();
             busyHelpers.set(helpers);
             for (int h = 0; h < helpers; h++) {

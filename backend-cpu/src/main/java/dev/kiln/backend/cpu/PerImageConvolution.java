@@ -187,10 +187,5 @@ final class PerImageConvolution {
         int bands() {
             return (oh + bandRows - 1) / bandRows;
         }
-
-        /** Multiply-adds of one band, the cost the pool's splitting weighs. */
-        long work() {
-            return (long) o * k * bandRows * ow;
-        }
     }
 }

@@ -71,41 +71,55 @@ final class VectorFloatKernels implements FloatKernels {
     public void sgemm(int m, int n, int k, float[] a, int aOff, int ars, int acs, float[] b, int bOff, int brs, int bcs,
                       float[] c, int cOff, int ldc, boolean accumulate, ForkJoinPool pool) {
         int threads = pool == null ? 1 : pool.getParallelism();
-        boolean parallel = threads >= 2 && (long) m * n * k >= PARALLEL_WORK;
-        if (parallel && rowParts(m, threads) < threads && rowParts(n, threads) >= threads * 2 && k >= KC) {
+        if (threads < 2 || (long) m * n * k < PARALLEL_WORK) {
+            onThisThread(m, n, k, a, aOff, ars, acs, null, b, bOff, brs, bcs, c, cOff, ldc, accumulate);
+            return;
+        }
+        if (rowParts(m, threads) < threads && rowParts(n, threads) >= threads * 2 && k >= KC) {
             transposed(m, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, accumulate, pool);
             return;
         }
-        if (parallel && gridParts(m, roundUp(n, NR) / NR, threads) < threads && k >= 4 * KC * threads) {
+        if (gridParts(m, roundUp(n, NR) / NR, threads) < threads && k >= 4 * KC * threads) {
             depthSplit(m, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, accumulate, pool, threads);
             return;
         }
-        if (parallel && roundUp(n, NR) / NR >= threads && (rowParts(m, threads) == 1 || (long) m * n * k < SPLIT_WORK)) {
+        if (roundUp(n, NR) / NR >= threads && (rowParts(m, threads) == 1 || (long) m * n * k < SPLIT_WORK)) {
             columnSplit(m, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, accumulate, pool, threads);
             return;
         }
-        int slab = Math.min(roundUp(n, NR), parallel ? (int) (MAX_PACKED_B / KC / NR * NR) : NC);
-        int depth = parallel ? (int) Math.min(roundUp(k, KC), Math.max(KC, MAX_PACKED_B / slab / KC * KC)) : KC;
-        int packed = slab * Math.min(depth, k);
-        float[] bp = parallel ? BufferPool.floats(packed) : WORK.get().b(packed);
+        int slab = Math.min(roundUp(n, NR), (int) (MAX_PACKED_B / KC / NR * NR));
+        int depth = (int) Math.min(roundUp(k, KC), Math.max(KC, MAX_PACKED_B / slab / KC * KC));
+        float[] bp = BufferPool.floats(slab * Math.min(depth, k));
         try {
             for (int j0 = 0; j0 < n; j0 += slab) {
                 int nc = Math.min(slab, n - j0);
-                int panels = (nc + NR - 1) / NR;
                 for (int d0 = 0; d0 < k; d0 += depth) {
-                    Product pr = new Product(m, nc, d0, Math.min(k, d0 + depth), a, aOff, ars, acs, null, b, bOff + j0 * bcs, brs,
-                            bcs, bp, c, cOff + j0, ldc, accumulate || d0 > 0);
-                    if (parallel) {
-                        pr.runOn(pool, threads);
-                    } else {
-                        pr.packB(0, panels);
-                        pr.compute(0, m, 0, panels);
-                    }
+                    new Product(m, nc, d0, Math.min(k, d0 + depth), a, aOff, ars, acs, null, b, bOff + j0 * bcs, brs, bcs, bp,
+                            c, cOff + j0, ldc, accumulate || d0 > 0).runOn(pool, threads);
                 }
             }
         } finally {
-            if (parallel) {
-                BufferPool.recycle(bp);
+            BufferPool.recycle(bp);
+        }
+    }
+
+    /**
+     * One product on the calling thread: B packed one KC x NC block at a time into this thread's
+     * buffer (it stays in cache for the sweep of A over it), A packed per block unless
+     * {@code packedA} holds it from {@link #packLeft}.
+     */
+    private static void onThisThread(int m, int n, int k, float[] a, int aOff, int ars, int acs, float[] packedA, float[] b,
+                                     int bOff, int brs, int bcs, float[] c, int cOff, int ldc, boolean accumulate) {
+        int slab = Math.min(roundUp(n, NR), NC);
+        float[] bp = WORK.get().b(slab * Math.min(KC, k));
+        for (int j0 = 0; j0 < n; j0 += slab) {
+            int nc = Math.min(slab, n - j0);
+            int panels = (nc + NR - 1) / NR;
+            for (int d0 = 0; d0 < k; d0 += KC) {
+                Product pr = new Product(m, nc, d0, Math.min(k, d0 + KC), a, aOff, ars, acs, packedA, b, bOff + j0 * bcs, brs,
+                        bcs, bp, c, cOff + j0, ldc, accumulate || d0 > 0);
+                pr.packB(0, panels);
+                pr.compute(0, m, 0, panels);
             }
         }
     }
@@ -127,17 +141,7 @@ final class VectorFloatKernels implements FloatKernels {
     @Override
     public void sgemmPacked(int m, int n, int k, float[] packedA, float[] b, int bOff, int brs, int bcs, float[] c,
                             int cOff, int ldc, boolean accumulate) {
-        int slab = Math.min(roundUp(n, NR), NC);
-        float[] bp = WORK.get().b(slab * Math.min(KC, k));
-        for (int j0 = 0; j0 < n; j0 += slab) {
-            int nc = Math.min(slab, n - j0);
-            for (int d0 = 0; d0 < k; d0 += KC) {
-                Product pr = new Product(m, nc, d0, Math.min(k, d0 + KC), null, 0, 0, 0, packedA, b, bOff + j0 * bcs, brs,
-                        bcs, bp, c, cOff + j0, ldc, accumulate || d0 > 0);
-                pr.packB(0, (nc + NR - 1) / NR);
-                pr.compute(0, m, 0, (nc + NR - 1) / NR);
-            }
-        }
+        onThisThread(m, n, k, null, 0, 0, 0, packedA, b, bOff, brs, bcs, c, cOff, ldc, accumulate);
     }
 
     /*
@@ -188,7 +192,7 @@ final class VectorFloatKernels implements FloatKernels {
                     }
                 });
             }
-            run(pool, tasks);
+            Parallel.run(pool, tasks);
         } finally {
             BufferPool.recycle(t);
         }
@@ -218,7 +222,7 @@ final class VectorFloatKernels implements FloatKernels {
                 }
             });
         }
-        run(pool, tasks);
+        Parallel.run(pool, tasks);
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
                 int at = transpose ? j * m + i : i * n + j;
@@ -250,10 +254,6 @@ final class VectorFloatKernels implements FloatKernels {
             tasks.add(() -> sgemm(m, j1 - j0, k, a, aOff, ars, acs, b, bOff + j0 * bcs, brs, bcs, c, cOff + j0, ldc,
                     accumulate, null));
         }
-        run(pool, tasks);
-    }
-
-    private static void run(ForkJoinPool pool, List<Runnable> tasks) {
         Parallel.run(pool, tasks);
     }
 
@@ -285,7 +285,7 @@ final class VectorFloatKernels implements FloatKernels {
                 int p1 = panels * (t + 1) / packParts;
                 packs.add(() -> packB(p0, p1));
             }
-            run(pool, packs);
+            Parallel.run(pool, packs);
             int rowParts = rowParts(m, threads);
             int colParts = colParts(rowParts, panels, threads);
             int rowsPer = roundUp((m + rowParts - 1) / rowParts, MR);
@@ -299,7 +299,7 @@ final class VectorFloatKernels implements FloatKernels {
                     work.add(() -> compute(r0, r1, p0, p1));
                 }
             }
-            run(pool, work);
+            Parallel.run(pool, work);
         }
 
         /** Packs B's panels {@code [p0, p1)} of every depth block. */
